@@ -1,0 +1,44 @@
+# make book: set up .venv (first time only) and build the site into _build/html.
+# make test: the same set-up, then every check: unit tests, the strict book
+#            build, and the checks on the built site (ends with pytest's summary).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+JB := $(VENV)/bin/jupyter-book
+STAMP := $(VENV)/.nnbook-installed
+# -W: warnings are errors; -n: nitpicky cross-references; --keep-going: report them all.
+STRICT := -W -n --keep-going
+
+.PHONY: book test unit site-test build venv clean clean-cache
+
+book: build
+	@echo
+	@echo "Built the book. Open: file://$(CURDIR)/_build/html/index.html"
+
+test: unit build site-test
+
+venv: $(STAMP)
+
+# Re-installs only when the requirements or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+unit: $(STAMP)
+	$(PY) -m pytest tests --ignore=tests/site -q -n 2
+
+build: $(STAMP)
+	$(JB) build book $(STRICT)
+
+site-test: $(STAMP)
+	$(PY) -m pytest tests/site -q
+
+clean-cache:
+	rm -rf _build/.jupyter_cache
+
+clean:
+	rm -rf _build

@@ -1,0 +1,51 @@
+"""Fully connected networks in PyTorch."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class SimpleNN(nn.Module):
+    """Feed-forward network: ``Linear -> ReLU`` for each hidden size, then a
+    linear output layer producing raw scores (logits).
+
+    ``SimpleNN(10, [64, 32, 16], 2)`` is the seed notebook's network; it
+    computes the same function as ``nnbook.scratch.MLP([10, 64, 32, 16, 2])``
+    given the same weights (``nn.Linear`` stores :math:`W^\\top`).
+    """
+
+    def __init__(self, input_size, hidden_sizes, output_size):
+        super().__init__()
+        sizes = [input_size, *_check_hidden(hidden_sizes), output_size]
+        for name, s in (("input_size", input_size), ("output_size", output_size)):
+            if isinstance(s, bool) or not isinstance(s, int) or s < 1:
+                raise ValueError(f"{name} must be a positive integer, got {s!r}")
+        self.input_size = input_size
+        layers = []
+        for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+        layers.append(nn.Linear(sizes[-2], sizes[-1]))
+        self.network = nn.Sequential(*layers)
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(f"x must have shape (N, {self.input_size}), got {tuple(x.shape)}")
+        return self.network(x)
+
+
+def _check_hidden(hidden_sizes):
+    try:
+        sizes = list(hidden_sizes)
+    except TypeError:
+        raise TypeError("hidden_sizes must be a list of positive integers, "
+                        f"got {hidden_sizes!r}") from None
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
+        raise ValueError(f"hidden_sizes must be a non-empty list of positive integers, "
+                         f"got {hidden_sizes!r}")
+    return sizes
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """``sum(p.numel() for p in model.parameters())``, trainable ones by default."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,97 @@
+"""The book's figure style and the plots that several chapters share.
+
+Call :func:`use_book_style` once at the top of a page. Figures get an opaque
+white background so that they stay readable when the site is in dark mode.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+
+#: The book's colour cycle (colour-blind safe, after Okabe and Ito).
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+           "#F0E442", "#000000"]
+
+STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 11,
+    "legend.frameon": False,
+    "lines.linewidth": 2.0,
+    "font.size": 10,
+    "figure.constrained_layout.use": True,
+}
+
+
+def use_book_style() -> None:
+    """Apply the book's matplotlib style (sizes, colours, white background)."""
+    mpl.rcParams.update(STYLE)
+
+
+def _axes(ax):
+    return ax if ax is not None else plt.subplots()[1]
+
+
+def plot_decision_boundary(predict, X, y, ax=None, title: str | None = None,
+                           resolution: int = 200, padding: float = 0.5):
+    """Shade the regions that ``predict`` assigns to each class, over the
+    2-D points ``X`` coloured by their labels ``y``.
+
+    ``predict`` maps an ``(M, 2)`` array to ``M`` integer labels.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y).reshape(-1)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (N, 2) to be drawn in the plane, got {X.shape}")
+    if len(y) != len(X):
+        raise ValueError(f"y must have one label per point ({len(X)}), got {len(y)}")
+    ax = _axes(ax)
+    x0, x1 = X[:, 0].min() - padding, X[:, 0].max() + padding
+    y0, y1 = X[:, 1].min() - padding, X[:, 1].max() + padding
+    xx, yy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.c_[xx.ravel(), yy.ravel()]
+    zz = np.asarray(predict(grid)).reshape(xx.shape)
+    classes = np.unique(np.concatenate([np.unique(y), np.unique(zz)])).astype(int)
+    colors = [PALETTE[c % len(PALETTE)] for c in range(classes.max() + 1)]
+    ax.contourf(xx, yy, zz, levels=np.arange(classes.max() + 2) - 0.5,
+                cmap=ListedColormap(colors), alpha=0.25)
+    for c in np.unique(y).astype(int):
+        ax.scatter(*X[y == c].T, s=18, color=colors[c], edgecolor="white", linewidth=0.4,
+                   label=f"class {c}")
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$x_1$", ylabel="$x_2$")
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history: dict, keys=None, ax=None, title: str | None = None,
+                 ylabel: str = "loss", logy: bool = False):
+    """Plot per-epoch curves from a history dict (``{"loss": [...], ...}``)."""
+    ax = _axes(ax)
+    keys = keys or [k for k in history if "loss" in k]
+    for key in keys:
+        values = history[key]
+        ax.plot(np.arange(1, len(values) + 1), values, label=key.replace("_", " "))
+    ax.set(xlabel="epoch", ylabel=ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if len(keys) > 1:
+        ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,35 @@
+"""From-scratch neural networks in NumPy.
+
+Importing this package never imports PyTorch: everything here is plain
+NumPy, written to be read next to the book's equations.
+"""
+
+from .activations import (
+    leaky_relu, leaky_relu_derivative, relu, relu_derivative, sigmoid,
+    sigmoid_derivative, softmax, softmax_backward, softmax_jacobian, tanh,
+    tanh_derivative,
+)
+from .autograd import Value
+from .gradcheck import check_gradients, numerical_gradient, relative_error
+from .layers import Activation, Dense, Dropout, Layer, Parameter, init_weights
+from .losses import (
+    binary_cross_entropy, binary_cross_entropy_grad,
+    binary_cross_entropy_with_logits, binary_cross_entropy_with_logits_grad,
+    log_softmax, mse, mse_grad, softmax_cross_entropy, softmax_cross_entropy_grad,
+)
+from .mlp import MLP
+from .network import NeuralNetworkFromScratch
+from .optim import SGD, Adam, Momentum, Optimizer, RMSprop
+from .perceptron import Perceptron
+
+__all__ = [
+    "Activation", "Adam", "Dense", "Dropout", "Layer", "MLP", "Momentum",
+    "NeuralNetworkFromScratch", "Optimizer", "Parameter", "Perceptron", "RMSprop",
+    "SGD", "Value", "binary_cross_entropy", "binary_cross_entropy_grad",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad",
+    "check_gradients", "init_weights", "leaky_relu", "leaky_relu_derivative",
+    "log_softmax", "mse", "mse_grad", "numerical_gradient", "relative_error", "relu",
+    "relu_derivative", "sigmoid", "sigmoid_derivative", "softmax", "softmax_backward",
+    "softmax_cross_entropy", "softmax_cross_entropy_grad", "softmax_jacobian", "tanh",
+    "tanh_derivative",
+]
