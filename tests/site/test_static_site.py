@@ -1,0 +1,79 @@
+"""Checks on the built HTML that need no browser: every page of the table of
+contents is there, no output shows a traceback or a warning, every image and
+internal link resolves, and every figure has a caption."""
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+from .conftest import HTML, toc_docnames
+
+PAGES = toc_docnames()
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_page_built_with_no_error_output(site, doc):
+    page = site / f"{doc}.html"
+    assert page.exists(), f"{doc} is in _toc.yml but {page} was not built"
+    soup = _soup(page)
+    article = soup.select_one("article") or soup
+    for out in article.select("div.cell_output, div.output"):
+        text = out.get_text()
+        classes = " ".join(c for el in out.select("[class]") for c in el["class"])
+        assert "Traceback" not in text, f"{doc}: an output shows a traceback"
+        assert "stderr" not in classes, f"{doc}: an output shows stderr: {text[:200]}"
+        assert "Warning:" not in text, f"{doc}: an output shows a warning: {text[:200]}"
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_images_exist_and_figures_have_captions(site, doc):
+    page = site / f"{doc}.html"
+    soup = _soup(page)
+    for img in soup.select("article img"):
+        src = unquote(urlparse(img["src"]).path)
+        if img["src"].startswith(("http:", "https:", "data:")):
+            continue
+        target = (page.parent / src).resolve()
+        assert target.exists() and target.stat().st_size > 0, f"{doc}: missing image {src}"
+        assert target.stat().st_size < 1_500_000, f"{doc}: {src} is over 1.5 MB"
+        if "cell_output" in " ".join(" ".join(p.get("class", [])) for p in img.parents):
+            figure = img.find_parent("figure")
+            assert figure is not None and figure.find("figcaption"), \
+                f"{doc}: a figure ({src}) has no caption; use glue:figure or a figure directive"
+
+
+def test_internal_links_resolve(site):
+    broken = []
+    ids_cache: dict[Path, set[str]] = {}
+    for page in sorted(site.rglob("*.html")):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        for a in _soup(page).select("a[href]"):
+            href = a["href"]
+            url = urlparse(href)
+            if url.scheme or href.startswith(("mailto:", "javascript:")):
+                continue
+            target = page if not url.path else (page.parent / unquote(url.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)} -> {href}")
+                continue
+            if url.fragment and target.suffix == ".html":
+                if target not in ids_cache:
+                    ids_cache[target] = {el["id"] for el in _soup(target).select("[id]")}
+                if unquote(url.fragment) not in ids_cache[target]:
+                    broken.append(f"{page.relative_to(site)} -> {href} (no such anchor)")
+    assert not broken, "broken internal links:\n" + "\n".join(broken[:30])
+
+
+def test_every_page_is_in_the_toc(site):
+    built = {str(p.relative_to(HTML).with_suffix("")) for p in HTML.rglob("*.html")
+             if p.parent == HTML or "chapters" in p.parts}
+    extra = built - set(PAGES) - {"index", "genindex", "search", "404"}
+    assert not extra, f"pages built but not in _toc.yml: {sorted(extra)}"
