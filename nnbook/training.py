@@ -8,8 +8,6 @@ prints progress the same way.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -58,13 +56,12 @@ def fit(model, train_loader, loss_fn, optimizer, epochs: int = 10, val_loader=No
     """Train ``model``; returns per-epoch ``loss`` (and ``accuracy``,
     ``val_loss``, ``val_accuracy`` where they apply).
 
-    Prints one line every ``print_every`` epochs (0 for silence), with the
-    elapsed time, so that long runs show progress.
+    Prints one line every ``print_every`` epochs (0 for silence), so that long
+    runs show progress; no timings, so that two builds print the same text.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     history: dict[str, list[float]] = {}
-    start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
         total_loss, correct, n = 0.0, 0, 0
@@ -86,6 +83,5 @@ def fit(model, train_loader, loss_fn, optimizer, epochs: int = 10, val_loader=No
                 history.setdefault(f"val_{key}", []).append(value)
         if print_every and (epoch % print_every == 0 or epoch in (1, epochs)):
             metrics = ", ".join(f"{k} {v[-1]:.4f}" for k, v in history.items())
-            print(f"epoch {epoch:>3}/{epochs}: {metrics} ({time.perf_counter() - start:.1f}s)",
-                  flush=True)
+            print(f"epoch {epoch:>3}/{epochs}: {metrics}", flush=True)
     return history

@@ -1,4 +1,12 @@
-"""Sphinx extension: re-execute every page when the ``nnbook`` package changes.
+"""Sphinx extension for the book's build.
+
+1. Re-execute every page when the ``nnbook`` package changes.
+2. Serve MathJax from the site itself, so that math renders offline and
+   without a third-party CDN.
+3. Execute the pages that need it in parallel, one kernel per core, before
+   Sphinx reads them one by one (they then come from the cache).
+4. Point the Colab launch button at the executed notebook (``.ipynb``)
+   published on the ``notebooks`` branch, since Colab cannot open ``.md``.
 
 myst-nb's execution cache is keyed on the cells' source only, and Sphinx
 re-reads a page only when its own file changes, so an edit to ``nnbook/``
@@ -11,8 +19,16 @@ execution cache and marks every page as outdated.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import time
 from pathlib import Path
+
+# One thread per kernel: pages execute side by side on the cores, and a page
+# prints the same numbers whether it ran alone or beside another (the number
+# of BLAS threads changes the order of floating-point sums).
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_var] = "1"
 
 STAMP = "nnbook-fingerprint.txt"
 
@@ -49,15 +65,128 @@ def _outdated(app, env, added, changed, removed):
 
 def _record(app, exception):
     fingerprint = getattr(app, "_nnbook_fingerprint", None)
-    # Only a clean build vouches for the cache: after a failure or a warning
-    # the next build checks (and, if needed, clears) it again.
-    if exception is None and fingerprint and getattr(app, "_warncount", 0) == 0:
+    # Only a build that ran to the end (its pages read and executed, the
+    # environment saved) vouches for the cache; after a crash or a failing
+    # cell the next build checks (and, if needed, clears) it again.
+    if exception is None and fingerprint:
         cache = _cache_dir(app)
         cache.mkdir(parents=True, exist_ok=True)
         (cache / STAMP).write_text(fingerprint + "\n")
 
 
+# -- MathJax, served locally ---------------------------------------------------
+# MathJax 3 comes from the `django-static-mathjax` wheel (pinned in
+# requirements.txt; it is only a folder of static files). Only what the pages
+# load is copied: the combined TeX/MathML component, its fonts, and the TeX
+# extensions and UI pieces it may load lazily.
+MATHJAX_FILES = ["tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions",
+                 "ui", "a11y"]
+
+
+def _mathjax_source() -> Path | None:
+    try:
+        import mathjax
+    except ImportError:
+        return None
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    return es5 if (es5 / MATHJAX_FILES[0]).exists() else None
+
+
+def _use_local_mathjax(app, config):
+    if _mathjax_source() is not None:
+        config.mathjax_path = "mathjax/" + MATHJAX_FILES[0]
+
+
+BOOK_DIR = Path(__file__).resolve().parents[1]
+
+
+def _absolute_static_paths(app, config):
+    """_config.yml gives the logo relative to book/; make it absolute so that a
+    single-page build (whose source folder is the page's own) finds it too."""
+    for name in ("html_logo", "html_favicon"):
+        value = getattr(config, name, None)
+        if value and "://" not in value and not Path(value).is_absolute():
+            setattr(config, name, str(BOOK_DIR / value))
+
+
+def _copy_mathjax(app, exception):
+    source = _mathjax_source()
+    if exception is not None or source is None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / "mathjax"
+    for name in MATHJAX_FILES:
+        src, dst = source / name, target / name
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+
+
+# -- Parallel execution ---------------------------------------------------------
+def _is_notebook(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8") if path.suffix == ".md" else ""
+    return text.startswith("---") and "kernelspec" in text.split("---", 2)[1]
+
+
+def _execute_in_parallel(app, env, docnames):
+    """Run every outdated notebook page through jupyter-cache's parallel
+    executor. Pages that fail are left uncached, so that myst-nb executes them
+    again and reports the page and cell that failed."""
+    config = env.mystnb_config
+    if config.execution_mode != "cache" or len(docnames) < 2:
+        return
+    from jupyter_cache import get_cache
+    from jupyter_cache.executors import load_executor
+    from myst_nb.core.read import myst_nb_reader_plugin
+
+    cache = get_cache(config.execution_cache_path)
+    pending = []
+    for doc in docnames:
+        path = Path(env.doc2path(doc))
+        if not _is_notebook(path):
+            continue
+        try:
+            cache.match_cache_notebook(myst_nb_reader_plugin(str(path)))
+        except KeyError:
+            pending.append(cache.add_nb_to_project(
+                str(path), read_data={"type": "plugin", "name": "myst_nb_md"}))
+    if len(pending) < 2:
+        return
+    workers = min(len(pending), os.cpu_count() or 1)
+    print(f"nnbook: executing {len(pending)} pages in parallel on {workers} processes")
+    start = time.perf_counter()
+    executor = load_executor("local-parallel", cache)
+    result = executor.run_and_cache(filter_pks=[r.pk for r in pending],
+                                    timeout=config.execution_timeout,
+                                    allow_errors=config.execution_allow_errors)
+    print(f"nnbook: {len(result.succeeded)} pages executed in "
+          f"{time.perf_counter() - start:.1f}s; "
+          f"{len(result.excepted) + len(result.errored)} failed (re-run below to report)")
+
+
+# -- Colab button -------------------------------------------------------------
+NOTEBOOKS_BRANCH = "notebooks"
+
+
+def _colab_to_ipynb(app, pagename, templatename, context, doctree):
+    """Rewrite ``.../blob/<branch>/book/<page>.md`` to
+    ``.../blob/notebooks/book/<page>.ipynb`` in the Colab launch button."""
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
+            url = button.get("url", "")
+            if "colab.research.google.com" in url and url.endswith(".md"):
+                head, _, path = url.partition("/blob/")
+                _branch, _, rel = path.partition("/")
+                button["url"] = f"{head}/blob/{NOTEBOOKS_BRANCH}/{rel[:-3]}.ipynb"
+
+
 def setup(app):
+    app.connect("env-before-read-docs", _execute_in_parallel)
+    app.connect("html-page-context", _colab_to_ipynb, priority=900)
     app.connect("env-get-outdated", _outdated)
     app.connect("build-finished", _record)
+    app.connect("config-inited", _use_local_mathjax)
+    app.connect("config-inited", _absolute_static_paths)
+    app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

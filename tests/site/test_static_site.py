@@ -77,3 +77,32 @@ def test_every_page_is_in_the_toc(site):
              if p.parent == HTML or "chapters" in p.parts}
     extra = built - set(PAGES) - {"index", "genindex", "search", "404"}
     assert not extra, f"pages built but not in _toc.yml: {sorted(extra)}"
+
+
+def test_published_notebooks_for_colab(site, tmp_path):
+    """The notebooks the Colab buttons open: one per executed page, valid
+    nbformat 4, executed, with the Colab set-up cell first."""
+    import importlib.util
+    import json
+    spec = importlib.util.spec_from_file_location("publish", HTML.parents[1] / ".ci" /
+                                                  "publish_notebooks.py")
+    publish = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(publish)
+    written = publish.publish(HTML.parent / "jupyter_execute", tmp_path)
+    executed = {str(p.relative_to(tmp_path / "book").with_suffix("")) for p in written}
+    code_pages = [d for d in PAGES if "file_format: mystnb" in _front_matter(d)
+                  or "kernelspec" in _front_matter(d)]
+    assert set(code_pages) <= executed
+    for path in written:
+        nb = json.loads(path.read_text())
+        assert nb["nbformat"] == 4 and "colab-setup" in nb["cells"][0]["metadata"]["tags"]
+    for doc in code_pages:
+        html = _soup(site / f"{doc}.html")
+        colab = [a["href"] for a in html.select("a[href*='colab.research.google.com']")]
+        assert colab == [f"https://colab.research.google.com/github/nnbook/nnbook/blob/"
+                         f"notebooks/book/{doc}.ipynb"], colab
+
+
+def _front_matter(doc: str) -> str:
+    text = (HTML.parents[1] / "book" / f"{doc}.md").read_text()
+    return text.split("---", 2)[1] if text.startswith("---") else ""

@@ -1,0 +1,212 @@
+"""The built site, opened in a real browser (Chromium through Playwright), the
+way readers use it.
+
+The site is served over HTTP on 127.0.0.1 under the prefix it has on GitHub
+Pages (``/nnbook/``). Without Chromium these tests skip with a message saying
+how to install it, except in CI (``CI=true``), where they fail.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+
+from .conftest import ROOT, toc_docnames
+
+PREFIX = "/nnbook/"
+PAGES = toc_docnames()
+CHROMIUM = os.environ.get("NNBOOK_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """Serves the site under PREFIX, as GitHub Pages does; quiet."""
+
+    def translate_path(self, path):
+        path = path.split("?", 1)[0].split("#", 1)[0]
+        if not path.startswith(PREFIX):
+            return str(Path(self.directory) / "__outside_prefix__")
+        return super().translate_path("/" + path[len(PREFIX):])
+
+    def send_error(self, code, message=None, explain=None):
+        if code == 404 and (Path(self.directory) / "404.html").exists():
+            body = (Path(self.directory) / "404.html").read_bytes()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().send_error(code, message, explain)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(_Handler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        message = (f"Chromium not found at {CHROMIUM}: install it with "
+                   "`sudo apt-get install chromium` (Debian/Ubuntu) or point "
+                   "NNBOOK_CHROMIUM at a Chromium binary")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+
+
+def _open(page, url):
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
+    page.wait_for_load_state("networkidle")
+    return response
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_page_loads_cleanly(page, base_url, doc):
+    url = urljoin(base_url, f"{doc}.html")
+    _open(page, url)
+    # MathJax has typeset every formula on the page.
+    if page.locator("article .math").count():
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+                               " && document.querySelectorAll('mjx-container').length > 0",
+                               timeout=15000)
+        untypeset = page.evaluate(
+            "() => [...document.querySelectorAll('article .math')]"
+            ".filter(e => !e.querySelector('mjx-container')).length")
+        assert untypeset == 0, f"{doc}: {untypeset} formulas were not typeset"
+    # Every image has loaded.
+    broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && "
+                           "i.naturalWidth > 0)).map(i => i.src)")
+    assert not broken, f"{doc}: images that did not load: {broken}"
+    # No output shows a traceback or a warning.
+    outputs = page.evaluate("() => [...document.querySelectorAll('.cell_output')]"
+                            ".map(e => e.innerText)")
+    for text in outputs:
+        assert "Traceback" not in text and "Warning:" not in text, f"{doc}: {text[:300]}"
+    assert not page.errors, f"{doc}: console errors: {page.errors}"
+
+
+def _title(page) -> str:
+    return page.locator("article h1").first.inner_text().strip("#¶ \n")
+
+
+@pytest.mark.parametrize("doc", [d for d in PAGES if d.startswith("chapters/")])
+def test_search_finds_the_chapter(page, base_url, doc):
+    _open(page, urljoin(base_url, f"{doc}.html"))
+    words = [w.strip(":,.()") for w in _title(page).split()]
+    word = max(words, key=len)
+    _open(page, urljoin(base_url, f"search.html?q={word}"))
+    page.wait_for_selector("#search-results ul.search li", timeout=15000)
+    hits = page.evaluate("() => [...document.querySelectorAll('#search-results ul.search li a')]"
+                         ".map(a => a.getAttribute('href'))")
+    assert any(h.split("#")[0].split("?")[0].endswith(f"{doc}.html") for h in hits), \
+        f"searching '{word}' did not return {doc}: {hits[:10]}"
+    assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("doc", [d for d in PAGES if d.startswith("chapters/")] or ["intro"])
+def test_notebook_download_is_a_valid_ipynb(page, base_url, doc):
+    _open(page, urljoin(base_url, f"{doc}.html"))
+    link = page.locator("a[href$='.ipynb']").first
+    assert link.count(), f"{doc}: no .ipynb download link"
+    href = urljoin(page.url, link.get_attribute("href"))
+    response = page.request.get(href)
+    assert response.ok, f"{href}: HTTP {response.status}"
+    notebook = json.loads(response.body())
+    assert notebook["nbformat"] == 4
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert code and all("outputs" in c for c in code)
+    assert any(c["outputs"] for c in code), f"{doc}: the notebook was not executed"
+
+
+def _figure_pixels(page):
+    """For every figure image: its alpha and mean brightness, read back through a canvas."""
+    return page.evaluate("""() => [...document.querySelectorAll('article img')]
+      .filter(i => i.naturalWidth > 0 && new URL(i.src).origin === location.origin)
+      .map(i => {
+        const c = document.createElement('canvas');
+        c.width = i.naturalWidth; c.height = i.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(i, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data;
+        let alpha = 0, light = 0, n = 0;
+        for (let k = 0; k < d.length; k += 4 * 97) { alpha += d[k + 3]; light += (d[k] + d[k+1] + d[k+2]) / 3; n++; }
+        return {src: i.src, alpha: alpha / n, light: light / n,
+                filter: getComputedStyle(i).filter, opacity: getComputedStyle(i).opacity};
+      })""")
+
+
+def test_dark_mode_keeps_figures_readable(page, base_url):
+    docs = [d for d in PAGES if d.startswith("chapters/")][:3] or ["intro"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for doc in docs:
+        _open(page, urljoin(base_url, f"{doc}.html"))
+        page.evaluate("() => { document.documentElement.dataset.theme = 'dark';"
+                      " document.documentElement.dataset.mode = 'dark'; }")
+        page.wait_for_timeout(200)
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert background not in ("rgb(255, 255, 255)",), "dark mode did not apply"
+        for fig in _figure_pixels(page):
+            # An opaque, light figure stays legible on a dark page; a transparent
+            # one would put black axis labels on a near-black background.
+            assert fig["alpha"] > 250, f"{fig['src']} has a transparent background"
+            assert fig["light"] > 128, f"{fig['src']} is too dark"
+            assert "invert" not in fig["filter"] and float(fig["opacity"]) > 0.9, fig
+    page.screenshot(path=str(SCREENSHOTS / "chapter-dark.png"))
+
+
+def test_screenshots_light(page, base_url):
+    """Screenshots for a human to look at (in _build/screenshots)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _open(page, base_url + "intro.html")
+    page.screenshot(path=str(SCREENSHOTS / "landing-light.png"))
+    chapters = [d for d in PAGES if d.startswith("chapters/")]
+    if chapters:
+        _open(page, urljoin(base_url, f"{chapters[min(2, len(chapters) - 1)]}.html"))
+        page.screenshot(path=str(SCREENSHOTS / "chapter-light.png"))
+    assert not page.errors, page.errors
+
+
+def test_404_page(page, base_url):
+    response = page.goto(base_url + "no-such-page.html")
+    assert response.status == 404
+    assert "Page not found" in page.content()
+    page.wait_for_load_state("networkidle")
+    broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && "
+                           "i.naturalWidth > 0)).map(i => i.src)")
+    assert not broken
+    assert page.locator("a[href='/nnbook/intro.html']").count()
