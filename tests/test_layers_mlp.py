@@ -184,3 +184,15 @@ def test_init_schemes_have_the_right_scale():
     assert not init_weights(5, 4, "zeros").any()
     with pytest.raises(ValueError, match="init must be one of"):
         init_weights(2, 2, "orthogonal")
+
+
+def test_sequential_container(rng):
+    from nnbook.scratch import Sequential
+    net = Sequential([Dense(3, 4, seed=rng), Activation("tanh"), Dense(4, 2, seed=rng)])
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
+    assert max(check_gradients(net, X, y, "softmax_cross_entropy").values()) < 1e-6
+    assert net.predict(X).shape == (6, 2)
+    with pytest.raises(ValueError, match="at least one layer"):
+        Sequential([])
+    with pytest.raises(TypeError, match="forward, backward and parameters"):
+        Sequential([Dense(3, 4), "relu"])

@@ -17,14 +17,14 @@ from .losses import (
     binary_cross_entropy_with_logits, binary_cross_entropy_with_logits_grad,
     log_softmax, mse, mse_grad, softmax_cross_entropy, softmax_cross_entropy_grad,
 )
-from .mlp import MLP
+from .mlp import MLP, Sequential
 from .network import NeuralNetworkFromScratch
 from .optim import SGD, Adam, Momentum, Optimizer, RMSprop
 from .perceptron import Perceptron
 
 __all__ = [
     "Activation", "Adam", "Dense", "Dropout", "Layer", "MLP", "Momentum",
-    "NeuralNetworkFromScratch", "Optimizer", "Parameter", "Perceptron", "RMSprop",
+    "NeuralNetworkFromScratch", "Optimizer", "Parameter", "Perceptron", "RMSprop", "Sequential",
     "SGD", "Value", "binary_cross_entropy", "binary_cross_entropy_grad",
     "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad",
     "check_gradients", "init_weights", "leaky_relu", "leaky_relu_derivative",

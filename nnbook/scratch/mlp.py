@@ -1,4 +1,5 @@
-"""A multi-layer perceptron built from :mod:`nnbook.scratch.layers`.
+"""Networks as lists of layers: :class:`Sequential`, and the multi-layer
+perceptron :class:`MLP` built from :mod:`nnbook.scratch.layers`.
 
 The network is a list of layers. ``forward`` runs them in order and
 ``backward`` runs them in reverse, each layer turning the gradient with
@@ -16,40 +17,30 @@ from .losses import get_loss
 from .optim import Adam, Optimizer
 
 
-class MLP:
-    """Dense layers of sizes ``layer_sizes`` with ``activation`` between them.
+class Sequential:
+    """Layers applied in order; ``backward`` applies their ``backward`` in reverse.
 
-    ``MLP([2, 16, 16, 3])`` maps 2 inputs through two hidden layers of 16
-    units to 3 outputs (logits). ``output_activation`` (default ``None``)
-    applies to the last layer; ``dropout`` adds a :class:`Dropout` after
-    every hidden activation.
+    Any layer with ``forward``, ``backward`` and ``parameters()`` fits in
+    (dense, activation, dropout, convolution, pooling, ...).
     """
 
-    def __init__(self, layer_sizes, activation: str = "relu",
-                 output_activation: str | None = None, init: str = "he",
-                 dropout: float = 0.0, seed=None):
-        self.layer_sizes = check_layer_sizes(layer_sizes)
-        rng = make_rng(seed)
-        self.layers: list[Layer] = []
-        n_layers = len(self.layer_sizes) - 1
-        for i, (n_in, n_out) in enumerate(zip(self.layer_sizes[:-1], self.layer_sizes[1:])):
-            self.layers.append(Dense(n_in, n_out, init=init, seed=rng))
-            last = i == n_layers - 1
-            if not last:
-                self.layers.append(Activation(activation))
-                if dropout:
-                    self.layers.append(Dropout(dropout, seed=rng))
-            elif output_activation is not None:
-                self.layers.append(Activation(output_activation))
+    def __init__(self, layers, output_activation: str | None = None):
+        self.layers: list[Layer] = list(layers)
+        if not self.layers:
+            raise ValueError("layers must contain at least one layer")
+        for layer in self.layers:
+            if not all(hasattr(layer, m) for m in ("forward", "backward", "parameters")):
+                raise TypeError(f"layers must have forward, backward and parameters, "
+                                f"got {layer!r}")
         self.output_activation = output_activation
+
+    def _check_input(self, X):
+        return as_float_array(X, "X")
 
     # -- forward and backward ---------------------------------------------
     def forward(self, X):
-        """Output of the network for a batch ``X`` of shape ``(N, n_in)``."""
-        A = as_float_array(X, "X", ndim=2)
-        if A.shape[1] != self.layer_sizes[0]:
-            raise ValueError(f"X must have shape (N, {self.layer_sizes[0]}) for this "
-                             f"network, got {A.shape}")
+        """Output of the network for a batch ``X`` (one sample per row)."""
+        A = self._check_input(X)
         for layer in self.layers:
             A = layer.forward(A)
         return A
@@ -125,7 +116,7 @@ class MLP:
         ``val_loss``, and for classification losses ``accuracy`` and
         ``val_accuracy``. ``verbose=k`` prints every k-th epoch.
         """
-        X = as_float_array(X, "X", ndim=2)
+        X = self._check_input(X)
         y = np.asarray(y)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"X and y must have the same number of samples, "
@@ -163,4 +154,38 @@ class MLP:
 
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
-        return f"MLP(\n  {inner}\n)"
+        return f"{type(self).__name__}(\n  {inner}\n)"
+
+
+class MLP(Sequential):
+    """Dense layers of sizes ``layer_sizes`` with ``activation`` between them.
+
+    ``MLP([2, 16, 16, 3])`` maps 2 inputs through two hidden layers of 16
+    units to 3 outputs (logits). ``output_activation`` (default ``None``)
+    applies to the last layer; ``dropout`` adds a :class:`Dropout` after
+    every hidden activation.
+    """
+
+    def __init__(self, layer_sizes, activation: str = "relu",
+                 output_activation: str | None = None, init: str = "he",
+                 dropout: float = 0.0, seed=None):
+        self.layer_sizes = check_layer_sizes(layer_sizes)
+        rng = make_rng(seed)
+        layers: list[Layer] = []
+        n_layers = len(self.layer_sizes) - 1
+        for i, (n_in, n_out) in enumerate(zip(self.layer_sizes[:-1], self.layer_sizes[1:])):
+            layers.append(Dense(n_in, n_out, init=init, seed=rng))
+            if i < n_layers - 1:
+                layers.append(Activation(activation))
+                if dropout:
+                    layers.append(Dropout(dropout, seed=rng))
+            elif output_activation is not None:
+                layers.append(Activation(output_activation))
+        super().__init__(layers, output_activation)
+
+    def _check_input(self, X):
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(f"X must have shape (N, {self.layer_sizes[0]}) for this "
+                             f"network, got {X.shape}")
+        return X
