@@ -10,7 +10,7 @@ STAMP := $(VENV)/.nnbook-installed
 # -W: warnings are errors; -n: nitpicky cross-references; --keep-going: report them all.
 STRICT := -W -n --keep-going
 
-.PHONY: book test unit site-test build venv clean clean-cache
+.PHONY: book test unit site-test build venv clean clean-cache bench
 
 book: build
 	@echo
@@ -42,3 +42,7 @@ clean-cache:
 
 clean:
 	rm -rf _build
+
+# Cold build, cached rebuild and per-page execution times, against their bars.
+bench: $(STAMP)
+	$(PY) benchmarks/build_benchmark.py

@@ -10,16 +10,6 @@ from nnbook.scratch import MLP, Activation, Adam, Dense, Dropout, check_gradient
 from .conftest import random_shapes
 
 
-def _copy_to_torch(mlp: MLP, model: SimpleNN):
-    linears = [m for m in model.network if isinstance(m, torch.nn.Linear)]
-    assert len(linears) == len(mlp.dense_layers)
-    with torch.no_grad():
-        for lin, dense in zip(linears, mlp.dense_layers):
-            lin.weight.copy_(torch.tensor(dense.W.data.T))
-            lin.bias.copy_(torch.tensor(dense.b.data))
-    return linears
-
-
 @pytest.mark.parametrize("n,widths", random_shapes(5, seed=10))
 def test_dense_forward_backward_match_torch(n, widths, rng):
     n_in, n_out = widths[0], widths[1]
@@ -65,8 +55,8 @@ def test_mlp_matches_torch_simple_nn(n, widths, rng):
     mlp = MLP(widths, seed=rng)
     for d in mlp.dense_layers:
         d.b.data = rng.normal(size=d.b.shape)
-    model = SimpleNN(widths[0], widths[1:-1], widths[-1]).double()
-    linears = _copy_to_torch(mlp, model)
+    model = SimpleNN.from_scratch(mlp, dtype=torch.float64)
+    linears = [m for m in model.network if isinstance(m, torch.nn.Linear)]
     X = rng.normal(size=(n, widths[0]))
     labels = rng.integers(0, widths[-1], size=n)
 
@@ -196,3 +186,10 @@ def test_sequential_container(rng):
         Sequential([])
     with pytest.raises(TypeError, match="forward, backward and parameters"):
         Sequential([Dense(3, 4), "relu"])
+
+
+def test_simple_nn_from_scratch_rejects_other_activations():
+    with pytest.raises(ValueError, match="ReLU hidden layers"):
+        SimpleNN.from_scratch(MLP([3, 4, 2], activation="tanh"))
+    with pytest.raises(ValueError, match="at least one hidden layer"):
+        SimpleNN.from_scratch(MLP([3, 2]))

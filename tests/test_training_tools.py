@@ -134,6 +134,12 @@ def test_activation_stds_show_small_init_vanishing_and_he_keeping_scale():
     assert 0.3 < he.min() and he.max() < 3
 
 
+def test_activation_stds_ignores_the_output_activation():
+    X = np.random.default_rng(0).standard_normal((30, 3))
+    model = MLP([3, 5, 4, 1], activation="relu", output_activation="sigmoid", seed=0)
+    assert activation_stds(model, X).shape == (2,)
+
+
 def test_activation_stds_rejects_wrong_width():
     with pytest.raises(ValueError, match=r"\(N, 3\)"):
         activation_stds(MLP([3, 4, 2], seed=0), np.ones((5, 4)))

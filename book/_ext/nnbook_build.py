@@ -5,15 +5,17 @@
    without a third-party CDN.
 3. Execute the pages that need it in parallel, one kernel per core, before
    Sphinx reads them one by one (they then come from the cache).
-4. Point the Colab launch button at the executed notebook (``.ipynb``)
+4. Offer the *executed* notebook for download: in cache mode myst-nb writes
+   the notebook without its outputs; the executed one comes from the cache.
+5. Point the Colab launch button at the executed notebook (``.ipynb``)
    published on the ``notebooks`` branch, since Colab cannot open ``.md``.
 
 myst-nb's execution cache is keyed on the cells' source only, and Sphinx
 re-reads a page only when its own file changes, so an edit to ``nnbook/``
 would otherwise leave every page showing the old package's results. This
 extension fingerprints the package's files; when the fingerprint differs
-from the one recorded by the last successful build, it empties the
-execution cache and marks every page as outdated.
+from the one stored beside the cache, it empties the execution cache and
+marks every page as outdated.
 """
 
 from __future__ import annotations
@@ -51,27 +53,21 @@ def _cache_dir(app) -> Path:
 
 def _outdated(app, env, added, changed, removed):
     stamp = _cache_dir(app) / STAMP
-    app._nnbook_fingerprint = package_fingerprint()
+    fingerprint = package_fingerprint()
     old = stamp.read_text().strip() if stamp.exists() else None
-    if old == app._nnbook_fingerprint:
+    if old == fingerprint:
         return []
+    if old is not None or env.all_docs:
+        print("nnbook changed since the last build: re-executing every page")
     cache = _cache_dir(app)
     if cache.exists():
         shutil.rmtree(cache)
-    if old is not None or env.all_docs:
-        print("nnbook changed since the last build: re-executing every page")
+    # Should this build stop half-way, the next one must still re-read every
+    # page: without the saved environment, Sphinx reads them all again.
+    (Path(app.doctreedir) / "environment.pickle").unlink(missing_ok=True)
+    cache.mkdir(parents=True)
+    stamp.write_text(fingerprint + "\n")
     return sorted(env.found_docs)
-
-
-def _record(app, exception):
-    fingerprint = getattr(app, "_nnbook_fingerprint", None)
-    # Only a build that ran to the end (its pages read and executed, the
-    # environment saved) vouches for the cache; after a crash or a failing
-    # cell the next build checks (and, if needed, clears) it again.
-    if exception is None and fingerprint:
-        cache = _cache_dir(app)
-        cache.mkdir(parents=True, exist_ok=True)
-        (cache / STAMP).write_text(fingerprint + "\n")
 
 
 # -- MathJax, served locally ---------------------------------------------------
@@ -165,6 +161,30 @@ def _execute_in_parallel(app, env, docnames):
           f"{len(result.excepted) + len(result.errored)} failed (re-run below to report)")
 
 
+# -- Executed notebooks for download -------------------------------------------
+def _write_executed_notebooks(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import myst_nb_reader_plugin
+
+    cache = get_cache(app.env.mystnb_config.execution_cache_path)
+    execute_dir = Path(app.outdir).parent / "jupyter_execute"
+    for doc in sorted(app.env.found_docs):
+        path = Path(app.env.doc2path(doc))
+        if not _is_notebook(path):
+            continue
+        try:
+            _, executed = cache.merge_match_into_notebook(myst_nb_reader_plugin(str(path)))
+        except KeyError:
+            continue        # not executed (a failed build): nothing to offer
+        content = nbformat.writes(executed)
+        for target in (execute_dir / f"{doc}.ipynb", Path(app.outdir) / "_sources" / f"{doc}.ipynb"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content, encoding="utf-8")
+
+
 # -- Colab button -------------------------------------------------------------
 NOTEBOOKS_BRANCH = "notebooks"
 
@@ -181,12 +201,32 @@ def _colab_to_ipynb(app, pagename, templatename, context, doctree):
                 button["url"] = f"{head}/blob/{NOTEBOOKS_BRANCH}/{rel[:-3]}.ipynb"
 
 
+def _no_404_in_single_page_builds(app):
+    """`jupyter-book build book/chapters/x.md` has no table of contents, and
+    the 404 page's sidebar needs one: leave the 404 page to full builds."""
+    if "sphinx_external_toc" in app.extensions:
+        return
+    for listener in list(app.events.listeners.get("html-collect-pages", [])):
+        if getattr(listener.handler, "__module__", "").startswith("notfound"):
+            app.disconnect(listener.id)
+
+
+def _no_thebe(app):
+    """The book has no live-code (Thebe) buttons; sphinx-thebe's scripts would
+    only declare THEBE_JS_URL twice and log a console error on every page."""
+    for listener in list(app.events.listeners.get("env-before-read-docs", [])):
+        if getattr(listener.handler, "__name__", "") == "init_thebe_core":
+            app.disconnect(listener.id)
+
+
 def setup(app):
+    app.connect("builder-inited", _no_thebe)
+    app.connect("builder-inited", _no_404_in_single_page_builds)
     app.connect("env-before-read-docs", _execute_in_parallel)
     app.connect("html-page-context", _colab_to_ipynb, priority=900)
     app.connect("env-get-outdated", _outdated)
-    app.connect("build-finished", _record)
     app.connect("config-inited", _use_local_mathjax)
     app.connect("config-inited", _absolute_static_paths)
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _write_executed_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

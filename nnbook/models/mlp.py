@@ -28,6 +28,27 @@ class SimpleNN(nn.Module):
         layers.append(nn.Linear(sizes[-2], sizes[-1]))
         self.network = nn.Sequential(*layers)
 
+    @classmethod
+    def from_scratch(cls, mlp, dtype=torch.float32) -> "SimpleNN":
+        """The PyTorch twin of a ReLU ``nnbook.scratch.MLP``, with its weights.
+
+        ``nn.Linear`` stores :math:`W^\\top` (shape ``(n_out, n_in)``), so each
+        weight matrix is transposed on the way.
+        """
+        sizes = list(getattr(mlp, "layer_sizes", []))
+        kinds = {getattr(layer, "name", None) for layer in mlp.layers
+                 if type(layer).__name__ == "Activation"}
+        if len(sizes) < 3 or kinds != {"relu"} or mlp.output_activation is not None:
+            raise ValueError("mlp must be a scratch MLP with ReLU hidden layers, at least one "
+                             f"hidden layer and no output activation, got {mlp!r}")
+        model = cls(sizes[0], sizes[1:-1], sizes[-1]).to(dtype)
+        linears = [m for m in model.network if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for linear, dense in zip(linears, mlp.dense_layers):
+                linear.weight.copy_(torch.as_tensor(dense.W.data.T))
+                linear.bias.copy_(torch.as_tensor(dense.b.data))
+        return model
+
     def forward(self, x):
         if x.ndim != 2 or x.shape[1] != self.input_size:
             raise ValueError(f"x must have shape (N, {self.input_size}), got {tuple(x.shape)}")

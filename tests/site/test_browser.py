@@ -142,7 +142,7 @@ def test_search_finds_the_chapter(page, base_url, doc):
 @pytest.mark.parametrize("doc", [d for d in PAGES if d.startswith("chapters/")] or ["intro"])
 def test_notebook_download_is_a_valid_ipynb(page, base_url, doc):
     _open(page, urljoin(base_url, f"{doc}.html"))
-    link = page.locator("a[href$='.ipynb']").first
+    link = page.locator("a[href$='.ipynb'][href*='_sources']").first
     assert link.count(), f"{doc}: no .ipynb download link"
     href = urljoin(page.url, link.get_attribute("href"))
     response = page.request.get(href)

@@ -10,6 +10,7 @@ from bs4 import BeautifulSoup
 from .conftest import HTML, toc_docnames
 
 PAGES = toc_docnames()
+SITE_PREFIX = "/nnbook/"   # where GitHub Pages serves the site (notfound_urls_prefix)
 
 
 def _soup(path: Path) -> BeautifulSoup:
@@ -58,7 +59,13 @@ def test_internal_links_resolve(site):
             url = urlparse(href)
             if url.scheme or href.startswith(("mailto:", "javascript:")):
                 continue
-            target = page if not url.path else (page.parent / unquote(url.path)).resolve()
+            if url.path.startswith(SITE_PREFIX):      # absolute links (the 404 page)
+                target = site / unquote(url.path[len(SITE_PREFIX):])
+            elif url.path.startswith("/"):
+                broken.append(f"{page.relative_to(site)} -> {href} (outside {SITE_PREFIX})")
+                continue
+            else:
+                target = page if not url.path else (page.parent / unquote(url.path)).resolve()
             if target.is_dir():
                 target = target / "index.html"
             if not target.exists():
