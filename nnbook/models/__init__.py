@@ -2,5 +2,7 @@
 practitioners write them (``nn.Module`` subclasses with a ``forward``)."""
 
 from .mlp import SimpleNN, count_parameters
+from .rnn import CharLanguageModel, CharVocab, SequenceForecaster, generate
 
-__all__ = ["SimpleNN", "count_parameters"]
+__all__ = ["CharLanguageModel", "CharVocab", "SequenceForecaster", "SimpleNN",
+           "count_parameters", "generate"]

@@ -21,8 +21,10 @@ from .mlp import MLP, Sequential
 from .network import NeuralNetworkFromScratch
 from .optim import SGD, Adam, Momentum, Optimizer, RMSprop
 from .perceptron import Perceptron
+from .rnn import GRU, LSTM, RNN, LastHidden, clip_grad_norm, global_grad_norm
 
 __all__ = [
+    "GRU", "LSTM", "LastHidden", "RNN", "clip_grad_norm", "global_grad_norm",
     "Activation", "Adam", "Dense", "Dropout", "Layer", "MLP", "Momentum",
     "NeuralNetworkFromScratch", "Optimizer", "Parameter", "Perceptron", "RMSprop", "Sequential",
     "SGD", "Value", "binary_cross_entropy", "binary_cross_entropy_grad",
