@@ -1,8 +1,9 @@
 """PyTorch models used in the book: the ideas of :mod:`nnbook.scratch`, as
 practitioners write them (``nn.Module`` subclasses with a ``forward``)."""
 
+from .cnn import LeNet5, SmallCNN, conv_bn_relu
 from .mlp import SimpleNN, count_parameters
 from .rnn import CharLanguageModel, CharVocab, SequenceForecaster, generate
 
-__all__ = ["CharLanguageModel", "CharVocab", "SequenceForecaster", "SimpleNN",
+__all__ = ["LeNet5", "SmallCNN", "conv_bn_relu", "CharLanguageModel", "CharVocab", "SequenceForecaster", "SimpleNN",
            "count_parameters", "generate"]

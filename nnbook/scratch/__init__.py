@@ -10,6 +10,7 @@ from .activations import (
     tanh_derivative,
 )
 from .autograd import Value
+from .conv import AvgPool2D, Conv2D, Flatten, MaxPool2D, col2im, conv_output_size, im2col
 from .gradcheck import check_gradients, numerical_gradient, relative_error
 from .layers import Activation, Dense, Dropout, Layer, Parameter, init_weights
 from .losses import (
@@ -24,6 +25,7 @@ from .perceptron import Perceptron
 from .rnn import GRU, LSTM, RNN, LastHidden, clip_grad_norm, global_grad_norm
 
 __all__ = [
+    "AvgPool2D", "Conv2D", "Flatten", "MaxPool2D", "col2im", "conv_output_size", "im2col",
     "GRU", "LSTM", "LastHidden", "RNN", "clip_grad_norm", "global_grad_norm",
     "Activation", "Adam", "Dense", "Dropout", "Layer", "MLP", "Momentum",
     "NeuralNetworkFromScratch", "Optimizer", "Parameter", "Perceptron", "RMSprop", "Sequential",

@@ -22,6 +22,8 @@ from .conftest import ROOT, toc_docnames
 
 PREFIX = "/nnbook/"
 PAGES = toc_docnames()
+# The pages a reader studies: every page but the landing page and the reference pages.
+CONTENT = [d for d in PAGES if d != "intro" and not d.startswith("reference/")]
 CHROMIUM = os.environ.get("NNBOOK_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -125,7 +127,7 @@ def _title(page) -> str:
     return page.locator("article h1").first.inner_text().strip("#¶ \n")
 
 
-@pytest.mark.parametrize("doc", [d for d in PAGES if d.startswith("chapters/")])
+@pytest.mark.parametrize("doc", CONTENT)
 def test_search_finds_the_chapter(page, base_url, doc):
     _open(page, urljoin(base_url, f"{doc}.html"))
     words = [w.strip(":,.()") for w in _title(page).split()]
@@ -139,7 +141,7 @@ def test_search_finds_the_chapter(page, base_url, doc):
     assert not page.errors, page.errors
 
 
-@pytest.mark.parametrize("doc", [d for d in PAGES if d.startswith("chapters/")] or ["intro"])
+@pytest.mark.parametrize("doc", CONTENT or ["intro"])
 def test_notebook_download_is_a_valid_ipynb(page, base_url, doc):
     _open(page, urljoin(base_url, f"{doc}.html"))
     link = page.locator("a[href$='.ipynb'][href*='_sources']").first
@@ -171,7 +173,7 @@ def _figure_pixels(page):
 
 
 def test_dark_mode_keeps_figures_readable(page, base_url):
-    docs = [d for d in PAGES if d.startswith("chapters/")][:3] or ["intro"]
+    docs = CONTENT or ["intro"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for doc in docs:
         _open(page, urljoin(base_url, f"{doc}.html"))
