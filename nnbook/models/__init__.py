@@ -3,7 +3,8 @@ practitioners write them (``nn.Module`` subclasses with a ``forward``)."""
 
 from .cnn import LeNet5, SmallCNN, conv_bn_relu
 from .mlp import SimpleNN, count_parameters
+from .modern import DeepMLP, SequenceTransformer, TransformerEncoderBlock
 from .rnn import CharLanguageModel, CharVocab, SequenceForecaster, generate
 
-__all__ = ["LeNet5", "SmallCNN", "conv_bn_relu", "CharLanguageModel", "CharVocab", "SequenceForecaster", "SimpleNN",
+__all__ = ["DeepMLP", "SequenceTransformer", "TransformerEncoderBlock", "LeNet5", "SmallCNN", "conv_bn_relu", "CharLanguageModel", "CharVocab", "SequenceForecaster", "SimpleNN",
            "count_parameters", "generate"]

@@ -9,6 +9,8 @@ from .activations import (
     sigmoid_derivative, softmax, softmax_backward, softmax_jacobian, tanh,
     tanh_derivative,
 )
+from .attention import (MultiHeadAttention, scaled_dot_product_attention,
+                        scaled_dot_product_attention_backward, sinusoidal_positional_encoding)
 from .autograd import Value
 from .conv import AvgPool2D, Conv2D, Flatten, MaxPool2D, col2im, conv_output_size, im2col
 from .gradcheck import check_gradients, numerical_gradient, relative_error
@@ -20,11 +22,14 @@ from .losses import (
 )
 from .mlp import MLP, Sequential
 from .network import NeuralNetworkFromScratch
+from .normalization import BatchNorm, LayerNorm
 from .optim import SGD, Adam, Momentum, Optimizer, RMSprop
 from .perceptron import Perceptron
 from .rnn import GRU, LSTM, RNN, LastHidden, clip_grad_norm, global_grad_norm
 
 __all__ = [
+    "BatchNorm", "LayerNorm", "MultiHeadAttention", "scaled_dot_product_attention",
+    "scaled_dot_product_attention_backward", "sinusoidal_positional_encoding",
     "AvgPool2D", "Conv2D", "Flatten", "MaxPool2D", "col2im", "conv_output_size", "im2col",
     "GRU", "LSTM", "LastHidden", "RNN", "clip_grad_norm", "global_grad_norm",
     "Activation", "Adam", "Dense", "Dropout", "Layer", "MLP", "Momentum",

@@ -1,0 +1,56 @@
+"""Data-parallel training (DDP on gloo, 2 processes) reaches the weights of
+single-process training with the same global batch."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from nnbook.distributed import free_port, make_dataset, make_model, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_two_processes_match_one(tmp_path):
+    out2, out1 = tmp_path / "w2.pt", tmp_path / "w1.pt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for nproc, out in ((2, out2), (1, out1)):
+        proc = subprocess.run([sys.executable, "-m", "nnbook.distributed", "--nproc", str(nproc),
+                               "--epochs", "3", "--out", str(out)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    r2, r1 = torch.load(out2), torch.load(out1)
+    assert r2["world_size"] == 2 and r1["world_size"] == 1
+    assert r1["state_dict"].keys() == r2["state_dict"].keys()
+    diff = max((r1["state_dict"][k] - r2["state_dict"][k]).abs().max().item()
+               for k in r1["state_dict"])
+    assert diff < 1e-5
+    assert len(r1["losses"]) == len(r2["losses"]) == 3 * 512 // 64
+    assert abs(r1["losses"][-1] - r2["losses"][-1]) < 1e-5
+    assert r1["losses"][-1] < r1["losses"][0]          # it did learn something
+    # the weights moved away from the shared initialization
+    init = make_model().state_dict()
+    assert max((init[k] - r1["state_dict"][k]).abs().max().item() for k in init) > 1e-3
+
+
+def test_in_process_training_is_deterministic():
+    a, la = train(0, 1, epochs=1)
+    b, lb = train(0, 1, epochs=1)
+    assert la == lb
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_helpers_and_bad_inputs():
+    ds = make_dataset(64)
+    assert len(ds) == 64 and ds[0][0].shape == (8,)
+    assert 0 < free_port() < 65536
+    with pytest.raises(ValueError, match="divisible"):
+        train(0, 3, global_batch=64)
+    with pytest.raises(ValueError, match="multiple of global_batch"):
+        train(0, 1, global_batch=60, n_samples=512)
+    from nnbook.distributed import run
+    with pytest.raises(ValueError, match="nproc"):
+        run(0)
