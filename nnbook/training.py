@@ -13,9 +13,11 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 
-def make_loader(X, y, batch_size: int = 64, shuffle: bool = True, seed: int = 0) -> DataLoader:
-    """A ``DataLoader`` over NumPy arrays: ``X`` as float32, integer ``y`` as
-    int64 class labels, float ``y`` as float32 targets."""
+def make_loader(X, y, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
+                x_dtype=torch.float32) -> DataLoader:
+    """A ``DataLoader`` over arrays: ``X`` as ``x_dtype`` (float32; ``torch.long``
+    for token indices), integer ``y`` as int64 class labels, float ``y`` as
+    float32 targets."""
     X = np.asarray(X)
     y = np.asarray(y)
     if len(X) != len(y):
@@ -23,31 +25,35 @@ def make_loader(X, y, batch_size: int = 64, shuffle: bool = True, seed: int = 0)
                          f"got {len(X)} and {len(y)}")
     y_t = torch.as_tensor(y, dtype=torch.long if np.issubdtype(y.dtype, np.integer)
                           else torch.float32)
-    dataset = TensorDataset(torch.as_tensor(X, dtype=torch.float32), y_t)
+    dataset = TensorDataset(torch.as_tensor(X, dtype=x_dtype), y_t)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
 def _accuracy_count(outputs, targets) -> int | None:
+    """Correct predictions among the targets of a batch: class scores are on
+    the last axis, so (N, C) outputs score (N,) labels and (N, T, C) outputs
+    score (N, T) labels (one per token)."""
     if targets.dtype != torch.long:
         return None
-    return int((outputs.argmax(dim=1) == targets).sum())
+    return int((outputs.argmax(dim=-1) == targets).sum())
 
 
 @torch.no_grad()
 def evaluate(model, loader, loss_fn) -> dict[str, float]:
     """Mean loss (and accuracy, for integer class targets) over ``loader``."""
     model.eval()
-    total_loss, correct, n = 0.0, 0, 0
+    total_loss, correct, n, n_targets = 0.0, 0, 0, 0
     for xb, yb in loader:
         out = model(xb)
         total_loss += float(loss_fn(out, yb)) * len(xb)
         hits = _accuracy_count(out, yb)
         correct = None if hits is None else correct + hits
         n += len(xb)
+        n_targets += yb.numel()
     result = {"loss": total_loss / n}
     if correct is not None:
-        result["accuracy"] = correct / n
+        result["accuracy"] = correct / n_targets
     return result
 
 
@@ -64,7 +70,7 @@ def fit(model, train_loader, loss_fn, optimizer, epochs: int = 10, val_loader=No
     history: dict[str, list[float]] = {}
     for epoch in range(1, epochs + 1):
         model.train()
-        total_loss, correct, n = 0.0, 0, 0
+        total_loss, correct, n, n_targets = 0.0, 0, 0, 0
         for xb, yb in train_loader:
             optimizer.zero_grad()
             out = model(xb)
@@ -75,9 +81,10 @@ def fit(model, train_loader, loss_fn, optimizer, epochs: int = 10, val_loader=No
             hits = _accuracy_count(out.detach(), yb)
             correct = None if hits is None else correct + hits
             n += len(xb)
+            n_targets += yb.numel()
         history.setdefault("loss", []).append(total_loss / n)
         if correct is not None:
-            history.setdefault("accuracy", []).append(correct / n)
+            history.setdefault("accuracy", []).append(correct / n_targets)
         if val_loader is not None:
             for key, value in evaluate(model, val_loader, loss_fn).items():
                 history.setdefault(f"val_{key}", []).append(value)

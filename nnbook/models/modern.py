@@ -10,6 +10,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..scratch.attention import sinusoidal_positional_encoding
+from ..training import fit, make_loader
+
 
 def _positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -67,26 +70,14 @@ class DeepMLP(nn.Module):
 
 def train_classifier(model, X, y, epochs: int = 60, batch_size: int = 64, lr: float = 0.05,
                      momentum: float = 0.9, seed: int = 0) -> list[float]:
-    """Train ``model`` with SGD (momentum) and cross-entropy; return the mean
-    training loss of each epoch. Deterministic given ``seed``."""
-    X = torch.as_tensor(X, dtype=torch.float32)
-    y = torch.as_tensor(y, dtype=torch.long)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    losses = []
-    for _ in range(_positive_int(epochs, "epochs")):
-        model.train()
-        perm = torch.randperm(len(X), generator=gen)
-        total = 0.0
-        for i in range(0, len(X), batch_size):
-            idx = perm[i:i + batch_size]
-            loss = nn.functional.cross_entropy(model(X[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        losses.append(total / len(X))
-    return losses
+    """Train ``model`` with SGD (momentum) and cross-entropy through the book's
+    shared loop (:func:`nnbook.training.fit`); return the mean training loss
+    of each epoch. Deterministic given ``seed``."""
+    loader = make_loader(X, y, batch_size=batch_size, seed=seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    history = fit(model, loader, nn.functional.cross_entropy, optimizer,
+                  epochs=_positive_int(epochs, "epochs"), print_every=0)
+    return history["loss"]
 
 
 # -- the Transformer -------------------------------------------------------------
@@ -132,13 +123,9 @@ class TransformerEncoderBlock(nn.Module):
 
 
 def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
-    """The Transformer's fixed sinusoidal positional encodings, ``(length, dim)``."""
-    pos = torch.arange(length, dtype=torch.float32)[:, None]
-    freq = torch.exp(-math.log(10000.0) * torch.arange(0, dim, 2, dtype=torch.float32) / dim)
-    pe = torch.zeros(length, dim)
-    pe[:, 0::2] = torch.sin(pos * freq)
-    pe[:, 1::2] = torch.cos(pos * freq)[:, : dim // 2]
-    return pe
+    """The Transformer's fixed sinusoidal positional encodings, ``(length, dim)``,
+    from :func:`nnbook.scratch.sinusoidal_positional_encoding`."""
+    return torch.as_tensor(sinusoidal_positional_encoding(length, dim), dtype=torch.float32)
 
 
 class SequenceTransformer(nn.Module):
@@ -197,30 +184,21 @@ def make_reversal_data(n: int, seq_len: int = 8, vocab_size: int = 10, seed: int
     return X, X.flip(1)
 
 
+def token_cross_entropy(logits, targets):
+    """Cross-entropy of per-token scores ``(N, T, V)`` against ``(N, T)`` labels."""
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
 def train_sequence_model(model, X, Y, epochs: int = 10, batch_size: int = 64, lr: float = 3e-3,
                          seed: int = 0, print_every: int = 0) -> list[float]:
-    """Train a per-token classifier with Adam and cross-entropy; return the
-    mean training loss of each epoch."""
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for epoch in range(_positive_int(epochs, "epochs")):
-        model.train()
-        perm = torch.randperm(len(X), generator=gen)
-        total = 0.0
-        for i in range(0, len(X), batch_size):
-            idx = perm[i:i + batch_size]
-            logits = model(X[idx])
-            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                               Y[idx].reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        losses.append(total / len(X))
-        if print_every and (epoch + 1) % print_every == 0:
-            print(f"epoch {epoch + 1:3d}  loss {losses[-1]:.4f}")
-    return losses
+    """Train a per-token classifier with Adam and :func:`token_cross_entropy`
+    through :func:`nnbook.training.fit`; return the mean training loss of
+    each epoch."""
+    loader = make_loader(X, Y, batch_size=batch_size, seed=seed, x_dtype=torch.long)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = fit(model, loader, token_cross_entropy, optimizer,
+                  epochs=_positive_int(epochs, "epochs"), print_every=print_every)
+    return history["loss"]
 
 
 @torch.no_grad()

@@ -1,0 +1,379 @@
+"""Every check in nnbook.exercises passes a right answer and rejects wrong ones
+with an informative message."""
+
+import numpy as np
+import pytest
+
+from nnbook import exercises as ex
+from nnbook.scratch import activations as act
+
+
+def fails(check, fn, *args, contains=()):
+    with pytest.raises(ex.ExerciseError) as info:
+        check(fn, *args)
+    message = str(info.value)
+    for text in contains:
+        assert text in message, message
+    return message
+
+
+def sig(z):
+    return act.sigmoid(z)
+
+
+# -- right answers ---------------------------------------------------------------
+
+def _gru(x, h, Wx, Wh, bx, bh):
+    H = h.shape[1]
+    Ax, Ah = x @ Wx + bx, h @ Wh + bh
+    r = sig(Ax[:, :H] + Ah[:, :H])
+    z = sig(Ax[:, H:2 * H] + Ah[:, H:2 * H])
+    n = np.tanh(Ax[:, 2 * H:] + r * Ah[:, 2 * H:])
+    return (1 - z) * n + z * h
+
+
+def _net_grads(X, Y, Ws, bs):
+    As, Zs, A = [X], [], X
+    for i, (W, b) in enumerate(zip(Ws, bs)):
+        Z = A @ W + b
+        Zs.append(Z)
+        A = np.maximum(Z, 0) if i < len(Ws) - 1 else Z
+        As.append(A)
+    dZ = (A - Y) / len(X)
+    dWs, dbs = [None] * len(Ws), [None] * len(Ws)
+    for i in reversed(range(len(Ws))):
+        dWs[i], dbs[i] = As[i].T @ dZ, dZ.sum(axis=0, keepdims=True)
+        if i:
+            dZ = dZ @ Ws[i].T * (Zs[i - 1] > 0)
+    return dWs, dbs
+
+
+def _clip(grads, max_norm):
+    norm = np.sqrt(sum((g ** 2).sum() for g in grads))
+    return [g * min(1, max_norm / (norm + 1e-6)) for g in grads]
+
+
+def _adam(theta, m, v, g, t, lr):
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    return theta - lr * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8), m, v
+
+
+def _perceptron(w, b, x, y, lr):
+    err = y - int(x @ w + b > 0)
+    return w + lr * err * x, b + lr * err
+
+
+RIGHT = [
+    (ex.check_sigmoid_derivative, lambda z: sig(z) * (1 - sig(z)), ()),
+    (ex.check_relu, lambda z: np.maximum(z, 0), ()),
+    (ex.check_relu_derivative, lambda z: (np.asarray(z) > 0) * 1.0, ()),
+    (ex.check_elu, lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))), ()),
+    (ex.check_elu_derivative, lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0))), ()),
+    (ex.check_softmax, lambda Z: act.softmax(Z), ()),
+    (ex.check_logic_gate, lambda X: (X @ [-1, -1] + 1.5 > 0).astype(int), ("nand",)),
+    (ex.check_logic_gate, lambda X: X.sum(axis=1) % 2, ("parity3",)),
+    (ex.check_line_fit, lambda x, y: tuple(np.polyfit(x, y, 1)), ()),
+    (ex.check_perceptron_update, _perceptron, ()),
+    (ex.check_parameter_count,
+     lambda s: sum(a * b + b for a, b in zip(s[:-1], s[1:])), ()),
+    (ex.check_dense_forward, lambda X, W, b: X @ W + b, ()),
+    (ex.check_dense_backward, lambda X, W, dZ: (dZ @ W.T, X.T @ dZ, dZ.sum(0)), ()),
+    (ex.check_mse_grad, lambda p, y: 2 * (p - y) / p.size, ()),
+    (ex.check_gradient_descent_step, lambda t, g, lr: t - lr * g, ()),
+    (ex.check_momentum_update, lambda t, v, g, lr, mu: (t - lr * (mu * v + g), mu * v + g), ()),
+    (ex.check_adam_step, _adam, ()),
+    (ex.check_network_gradients, _net_grads, ()),
+    (ex.check_rnn_step, lambda x, h, Wx, Wh, b: np.tanh(x @ Wx + h @ Wh + b), ()),
+    (ex.check_gru_step, _gru, ()),
+    (ex.check_clip_grad_norm, _clip, ()),
+    (ex.check_conv_output_size, lambda n, k, s, p: (n + 2 * p - k) // s + 1, ()),
+    (ex.check_conv2d, lambda im, k, s, p: _conv2d_ref(im, k, s, p), ()),
+    (ex.check_max_pool, lambda X, size: _max_pool_ref(X, size), ()),
+    (ex.check_layer_norm, lambda X, g, b, eps: _layer_norm_ref(X, g, b, eps), ()),
+    (ex.check_attention, lambda Q, K, V: _attention_ref(Q, K, V), ()),
+]
+
+
+@pytest.mark.parametrize("check, fn, args", RIGHT, ids=[c[0].__name__ for c in RIGHT])
+def test_right_answer_passes(check, fn, args, capsys):
+    assert check(fn, *args) is None
+    assert "Correct!" in capsys.readouterr().out
+
+
+def test_every_check_is_tested():
+    tested = {c[0].__name__ for c in RIGHT}
+    assert tested == {n for n in ex.__all__ if n.startswith("check_")}
+
+
+# -- wrong answers: the message names the input, the expected value and a hint ---
+
+def test_sigmoid_derivative_wrong():
+    msg = fails(ex.check_sigmoid_derivative, sig,
+                contains=["input z = 0", "expected: 0.25", "got:      0.5",
+                          "returns sigma(z) itself"])
+    assert "Hint" in msg
+    fails(ex.check_sigmoid_derivative, lambda z: z * (1 - z), contains=["first compute s"])
+    fails(ex.check_sigmoid_derivative, lambda z: 1 - sig(z) ** 2, contains=["tanh"])
+
+
+def test_sigmoid_derivative_overflow():
+    def naive(z):
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp(z)
+            return e / (1 + e) ** 2
+    fails(ex.check_sigmoid_derivative, naive, contains=["800", "nan or inf"])
+
+
+def test_relu_wrong():
+    fails(ex.check_relu, np.abs, contains=["not |z|"])
+    fails(ex.check_relu, lambda z: np.array(max(0.0, float(np.max(z)))), contains=["np.maximum"])
+    fails(ex.check_relu_derivative, lambda z: (np.asarray(z) >= 0) * 1.0,
+          contains=["input z = 0", "z > 0"])
+
+
+def test_elu_wrong():
+    fails(ex.check_elu, lambda z: np.where(z > 0, z, np.exp(np.minimum(z, 0))),
+          contains=["exp(z) - 1"])
+    fails(ex.check_elu_derivative, lambda z: np.where(z > 0, 1.0, np.expm1(np.minimum(z, 0))),
+          contains=["the -1 disappears"])
+
+
+def test_softmax_wrong():
+    fails(ex.check_softmax, lambda Z: np.exp(Z) / np.exp(Z).sum(axis=-1, keepdims=True)
+          if np.max(np.abs(Z)) < 700 else np.full(np.shape(Z), np.nan),
+          contains=["1000", "nan or inf"])
+    fails(ex.check_softmax, lambda Z: np.exp(Z - Z.max()) / np.exp(Z - Z.max()).sum(),
+          contains=["ROW must sum to 1"])
+
+
+def test_logic_gate_wrong():
+    msg = fails(ex.check_logic_gate, lambda X: (X @ [1, 1] - 1.5 > 0).astype(int), "nand",
+                contains=["4 of 4 rows", "(0, 0) -> 0 (expected 1)", "inverted"])
+    assert "Hint" in msg
+    fails(ex.check_logic_gate, lambda X: np.zeros(5), "xor", contains=["shape"])
+    with pytest.raises(ValueError):
+        ex.check_logic_gate(lambda X: X, "maybe")
+
+
+def test_line_fit_wrong():
+    fails(ex.check_line_fit, lambda x, y: tuple(np.polyfit(x, y, 1)[::-1]),
+          contains=["wrong a", "swapped"])
+    fails(ex.check_line_fit, lambda x, y: 1.0, contains=["tuple of 2 values"])
+
+
+def test_perceptron_update_wrong():
+    fails(ex.check_perceptron_update,
+          lambda w, b, x, y, lr: (w + lr * y * x, b + lr * y),
+          contains=["correctly classified"])
+    fails(ex.check_perceptron_update,
+          lambda w, b, x, y, lr: (w - lr * (y - int(x @ w + b > 0)) * x,
+                                  b - lr * (y - int(x @ w + b > 0))),
+          contains=["wrong sign"])
+    fails(ex.check_perceptron_update,
+          lambda w, b, x, y, lr: _perceptron(w, b, x, y, lr)[:1] + (b,),
+          contains=["wrong b_new", "bias is updated too"])
+
+
+def test_perceptron_update_strict_threshold():
+    def ge(w, b, x, y, lr):
+        err = y - int(x @ w + b >= 0)
+        return w + lr * err * x, b + lr * err
+    fails(ex.check_perceptron_update, ge, contains=["strictly"])
+
+
+def test_parameter_count_wrong():
+    fails(ex.check_parameter_count, lambda s: sum(a * b for a, b in zip(s[:-1], s[1:])),
+          contains=["layer_sizes = [2, 1]", "expected: 3", "got:      2", "bias"])
+    fails(ex.check_parameter_count, lambda s: sum(a * b + a for a, b in zip(s[:-1], s[1:])),
+          contains=["n_out per layer"])
+
+
+def test_dense_forward_wrong():
+    fails(ex.check_dense_forward, lambda X, W, b: X @ W.T + b, contains=["W.T"])
+    fails(ex.check_dense_forward, lambda X, W, b: X @ W, contains=["forgot the bias"])
+    fails(ex.check_dense_forward, lambda X, W, b: (X @ W + b).T, contains=["transpose"])
+
+
+def test_dense_backward_wrong():
+    fails(ex.check_dense_backward, lambda X, W, dZ: (dZ @ W.T, X.T @ dZ, dZ[0]),
+          contains=["wrong db", "sum dZ over the batch"])
+    fails(ex.check_dense_backward, lambda X, W, dZ: (dZ @ W, X.T @ dZ, dZ.sum(0)),
+          contains=["raised ValueError", "shapes do not fit"])
+    fails(ex.check_dense_backward, lambda X, W, dZ: (dZ @ W.T, (X.T @ dZ).T, dZ.sum(0)),
+          contains=["wrong dW", "transpose"])
+    fails(ex.check_dense_backward, lambda X, W, dZ: (dZ @ W.T, X.T @ dZ),
+          contains=["tuple of 3 values"])
+
+
+def test_mse_grad_wrong():
+    fails(ex.check_mse_grad, lambda p, y: (p - y) / p.size, contains=["factor 2"])
+    fails(ex.check_mse_grad, lambda p, y: 2 * (p - y), contains=["MEAN"])
+    fails(ex.check_mse_grad, lambda p, y: 2 * (p - y) / len(p), contains=["ENTRIES"])
+    fails(ex.check_mse_grad, lambda p, y: np.mean((p - y) ** 2), contains=["single number"])
+
+
+def test_gradient_descent_step_wrong():
+    fails(ex.check_gradient_descent_step, lambda t, g, lr: t + lr * g, contains=["UP"])
+    fails(ex.check_gradient_descent_step, lambda t, g, lr: t - g, contains=["lr"])
+
+
+def test_momentum_update_wrong():
+    fails(ex.check_momentum_update,
+          lambda t, v, g, lr, mu: (t - lr * v, mu * v + g), contains=["FIRST"])
+    fails(ex.check_momentum_update,
+          lambda t, v, g, lr, mu: (t - lr * (mu * v + (1 - mu) * g), mu * v + (1 - mu) * g),
+          contains=["full gradient"])
+    fails(ex.check_momentum_update,
+          lambda t, v, g, lr, mu: (t + mu * v - lr * g, mu * v - lr * g),
+          contains=["convention"])
+    fails(ex.check_momentum_update, lambda t, v, g, lr, mu: (t - lr * (v + g), v + g),
+          contains=["mu"])
+
+
+def test_adam_step_wrong():
+    def no_correction(theta, m, v, g, t, lr):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        return theta - lr * m / (np.sqrt(v) + 1e-8), m, v
+    fails(ex.check_adam_step, no_correction, contains=["wrong theta_new", "bias correction"])
+
+
+def test_network_gradients_wrong():
+    def seed_order(X, Y, Ws, bs):      # uses already-updated weights below the top
+        Ws = [W.copy() for W in Ws]
+        dWs, dbs = _net_grads(X, Y, Ws, bs)
+        Ws[-1] -= 0.5 * dWs[-1]
+        return _net_grads(X, Y, Ws, bs)[0][:-1] + dWs[-1:], dbs
+    fails(ex.check_network_gradients, seed_order, contains=["wrong dWs[0]", "layer 0"])
+
+    def too_big(X, Y, Ws, bs):
+        dWs, dbs = _net_grads(X, Y, Ws, bs)
+        return [d * len(X) for d in dWs], dbs
+    fails(ex.check_network_gradients, too_big, contains=["wrong dWs", "N times"])
+
+    def crash(X, Y, Ws, bs):
+        raise RuntimeError("oops")
+    fails(ex.check_network_gradients, crash, contains=["raised RuntimeError: oops"])
+
+
+def test_rnn_step_wrong():
+    fails(ex.check_rnn_step, lambda x, h, Wx, Wh, b: x @ Wx + h @ Wh + b, contains=["tanh"])
+    fails(ex.check_rnn_step, lambda x, h, Wx, Wh, b: np.tanh(x @ Wx + h @ Wh.T + b),
+          contains=["W_hh.T"])
+
+
+def test_gru_step_wrong():
+    def swapped(x, h, Wx, Wh, bx, bh):
+        H = h.shape[1]
+        Ax, Ah = x @ Wx + bx, h @ Wh + bh
+        r = sig(Ax[:, :H] + Ah[:, :H])
+        z = sig(Ax[:, H:2 * H] + Ah[:, H:2 * H])
+        n = np.tanh(Ax[:, 2 * H:] + r * Ah[:, 2 * H:])
+        return z * n + (1 - z) * h
+    fails(ex.check_gru_step, swapped, contains=["swapped"])
+
+    def bias_outside(x, h, Wx, Wh, bx, bh):
+        H = h.shape[1]
+        Ax, Ah = x @ Wx + bx, h @ Wh + bh
+        r = sig(Ax[:, :H] + Ah[:, :H])
+        z = sig(Ax[:, H:2 * H] + Ah[:, H:2 * H])
+        n = np.tanh(Ax[:, 2 * H:] + r * (h @ Wh[:, 2 * H:]) + bh[2 * H:])
+        return (1 - z) * n + z * h
+    fails(ex.check_gru_step, bias_outside, contains=["INCLUDING its bias"])
+
+
+def test_clip_grad_norm_wrong():
+    def per_array(grads, max_norm):
+        return [g * min(1, max_norm / (np.linalg.norm(g) + 1e-6)) for g in grads]
+    fails(ex.check_clip_grad_norm, per_array, contains=["global norm"])
+
+    def always(grads, max_norm):
+        norm = np.sqrt(sum((g ** 2).sum() for g in grads))
+        return [g * max_norm / (norm + 1e-6) for g in grads]
+    fails(ex.check_clip_grad_norm, always, contains=["scale DOWN"])
+
+
+def test_checks_do_not_import_torch():
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np; from nnbook import exercises as ex; "
+            "ex.check_relu(lambda z: np.maximum(z, 0)); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+# -- chapter 10 and 12 checks ------------------------------------------------------
+
+def _conv2d_ref(image, kernel, stride, padding, flip=False):
+    if flip:
+        kernel = kernel[::-1, ::-1]
+    x = np.pad(image, padding)
+    kh, kw = kernel.shape
+    Ho, Wo = (x.shape[0] - kh) // stride + 1, (x.shape[1] - kw) // stride + 1
+    return np.array([[np.sum(kernel * x[i * stride:i * stride + kh, j * stride:j * stride + kw])
+                      for j in range(Wo)] for i in range(Ho)])
+
+
+def _max_pool_ref(X, size):
+    Ho, Wo = X.shape[0] // size, X.shape[1] // size
+    return np.array([[X[i * size:(i + 1) * size, j * size:(j + 1) * size].max()
+                      for j in range(Wo)] for i in range(Ho)])
+
+
+def _layer_norm_ref(X, gamma, beta, eps, ddof=0):
+    mu = X.mean(axis=-1, keepdims=True)
+    return gamma * (X - mu) / np.sqrt(X.var(axis=-1, ddof=ddof, keepdims=True) + eps) + beta
+
+
+def _attention_ref(Q, K, V, scale=True, axis=-1):
+    S = Q @ np.swapaxes(K, -1, -2)
+    if scale:
+        S = S / np.sqrt(Q.shape[-1])
+    E = np.exp(S - S.max(axis=axis, keepdims=True))
+    return E / E.sum(axis=axis, keepdims=True) @ V
+
+
+def test_conv_output_size_wrong():
+    fails(ex.check_conv_output_size, lambda n, k, s, p: (n + 2 * p - k) // s,
+          contains=["expected: 28", "got:      27", "+ 1"])
+    fails(ex.check_conv_output_size, lambda n, k, s, p: (n + 2 * p - k) / s + 1,
+          contains=["floor division"])
+    fails(ex.check_conv_output_size, lambda n, k, s, p: (n + p - k) // s + 1,
+          contains=["n + 2p"])
+
+
+def test_conv2d_wrong():
+    fails(ex.check_conv2d, lambda im, k, s, p: _conv2d_ref(im, k, s, p, flip=True),
+          contains=["flipped the kernel", "image = ", "expected:"])
+    fails(ex.check_conv2d, lambda im, k, s, p: _conv2d_ref(im, k, 1, p),
+          contains=["ignored the stride"])
+    fails(ex.check_conv2d, lambda im, k, s, p: _conv2d_ref(im, k, s, 0),
+          contains=["ignored the padding"])
+
+
+def test_max_pool_wrong():
+    def average(X, size):
+        Ho, Wo = X.shape[0] // size, X.shape[1] // size
+        return X[:Ho * size, :Wo * size].reshape(Ho, size, Wo, size).mean(axis=(1, 3))
+    fails(ex.check_max_pool, average, contains=["AVERAGE"])
+    fails(ex.check_max_pool, lambda X, size: np.maximum(_max_pool_ref(X, size), 0),
+          contains=["-inf"])
+
+
+def test_layer_norm_wrong():
+    fails(ex.check_layer_norm, lambda X, g, b, eps: _layer_norm_ref(X, g, b, eps, ddof=1),
+          contains=["biased variance"])
+    fails(ex.check_layer_norm, lambda X, g, b, eps: _layer_norm_ref(X.T, g[:, None] * 0 + 1,
+                                                                    0, eps).T * g + b,
+          contains=["batch"])
+    fails(ex.check_layer_norm, lambda X, g, b, eps: _layer_norm_ref(X, g, b, 0.0),
+          contains=["forgot eps"])
+
+
+def test_attention_wrong():
+    fails(ex.check_attention, lambda Q, K, V: _attention_ref(Q, K, V, scale=False),
+          contains=["sqrt(d)", "Q = "])
+    fails(ex.check_attention, lambda Q, K, V: _attention_ref(Q, K, V, axis=-2),
+          contains=["over the keys"])
+    fails(ex.check_attention, lambda Q, K, V: (_attention_ref(Q, K, V), None),
+          contains=["not a tuple"])
