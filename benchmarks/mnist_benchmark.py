@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import torch  # noqa: E402  (import before seeding, so that torch is seeded too)
 
+import numpy as np  # noqa: E402
+
 from nnbook.data import load_mnist  # noqa: E402
 from nnbook.digits import RUNGS, check_bars, train_ladder  # noqa: E402
 from nnbook.utils import seed_everything  # noqa: E402
@@ -55,6 +57,13 @@ def main(argv=None) -> int:
     seed_everything(args.seed)
     start = time.perf_counter()
     data = load_mnist(root=args.root, download=not args.no_download, seed=args.seed)
+    if data.source == "mnist":
+        # The real data set, as published: 60,000 + 10,000 images and the
+        # known class counts of the test set.
+        assert data.X_train.shape == (60000, 1, 28, 28), data.X_train.shape
+        assert data.X_test.shape == (10000, 1, 28, 28), data.X_test.shape
+        assert np.bincount(data.y_test).tolist() == [980, 1135, 1032, 1010, 982,
+                                                     892, 958, 1028, 974, 1009]
     print(f"Data: {data.description}")
     print(f"Source: {data.source}; loaded in {time.perf_counter() - start:.1f} s; "
           f"PyTorch threads: {torch.get_num_threads()}\n", flush=True)
