@@ -4,7 +4,6 @@
 import gzip
 import hashlib
 import socket
-import warnings
 from urllib.error import URLError
 
 import numpy as np
