@@ -113,3 +113,18 @@ def test_published_notebooks_for_colab(site, tmp_path):
 def _front_matter(doc: str) -> str:
     text = (HTML.parents[1] / "book" / f"{doc}.md").read_text()
     return text.split("---", 2)[1] if text.startswith("---") else ""
+
+
+def test_no_hidden_warnings_in_executed_notebooks(site):
+    """Outputs removed from the page (`remove-output`) still travel in the
+    notebook readers download: none may hold a warning or an error."""
+    import json
+    problems = []
+    for path in sorted((HTML.parent / "jupyter_execute").rglob("*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        for index, cell in enumerate(notebook["cells"]):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error" or output.get("name") == "stderr":
+                    text = "".join(output.get("text", "")) or output.get("ename", "")
+                    problems.append(f"{path.name} cell {index}: {text[:120]}")
+    assert not problems, "\n".join(problems)
