@@ -15,6 +15,23 @@ from matplotlib.colors import ListedColormap
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
            "#F0E442", "#000000"]
 
+#: One colour per class, the same in every chapter: class ``c`` (a label 0/1,
+#: or a digit 0-9) is drawn in ``CLASS_COLORS[c]``. The first eight are
+#: :data:`PALETTE`, so class 0 is blue and class 1 orange everywhere.
+CLASS_COLORS = PALETTE + ["#999999", "#882255"]
+
+
+def class_color(label) -> str:
+    """The book's colour for class ``label`` (an integer 0-9)."""
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
+        if isinstance(label, (float, np.floating)) and float(label).is_integer():
+            label = int(label)
+        else:
+            raise TypeError(f"label must be an integer class label, got {label!r}")
+    if not 0 <= int(label) < len(CLASS_COLORS):
+        raise ValueError(f"label must be in 0..{len(CLASS_COLORS) - 1}, got {label}")
+    return CLASS_COLORS[int(label)]
+
 STYLE = {
     "figure.figsize": (6.4, 4.0),
     "figure.dpi": 100,
@@ -66,7 +83,7 @@ def plot_decision_boundary(predict, X, y, ax=None, title: str | None = None,
     grid = np.c_[xx.ravel(), yy.ravel()]
     zz = np.asarray(predict(grid)).reshape(xx.shape)
     classes = np.unique(np.concatenate([np.unique(y), np.unique(zz)])).astype(int)
-    colors = [PALETTE[c % len(PALETTE)] for c in range(classes.max() + 1)]
+    colors = [class_color(c) for c in range(classes.max() + 1)]
     ax.contourf(xx, yy, zz, levels=np.arange(classes.max() + 2) - 0.5,
                 cmap=ListedColormap(colors), alpha=0.25)
     for c in np.unique(y).astype(int):
