@@ -31,8 +31,10 @@ $(STAMP): requirements.txt pyproject.toml
 unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/site -q -n 2
 
+# The log is kept in _build/build.log: tests/site checks that it is quiet.
 build: $(STAMP)
-	$(JB) build book $(STRICT)
+	@mkdir -p _build
+	set -o pipefail; $(JB) build book $(STRICT) 2>&1 | tee _build/build.log
 
 site-test: $(STAMP)
 	$(PY) -m pytest tests/site -q

@@ -7,7 +7,8 @@
    Sphinx reads them one by one (they then come from the cache).
 4. Offer the *executed* notebook for download: in cache mode myst-nb writes
    the notebook without its outputs; the executed one comes from the cache.
-5. Point the Colab launch button at the executed notebook (``.ipynb``)
+5. Keep the kernels' start-up warnings out of the build log.
+6. Point the Colab launch button at the executed notebook (``.ipynb``)
    published on the ``notebooks`` branch, since Colab cannot open ``.md``.
 
 myst-nb's execution cache is keyed on the cells' source only, and Sphinx
@@ -219,7 +220,26 @@ def _no_thebe(app):
             app.disconnect(listener.id)
 
 
+def _quiet_kernels(app):
+    """Keep the kernels' start-up chatter out of the build log.
+
+    ipykernel logs a warning at every kernel start ("Kernel is running over TCP
+    without encryption"): harmless on one machine, and a wall of identical
+    lines in a build of thirty pages that hides the warnings that matter. The
+    kernels read ``ipython_kernel_config.py`` from their IPython profile; the
+    build gives them a profile of its own, under the build folder, that logs
+    errors only. Output of the cells themselves (stderr included) is unchanged.
+    """
+    profile = Path(app.doctreedir).parent / ".ipython" / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text(
+        "# Written by book/_ext/nnbook_build.py: kernels log errors only.\n"
+        'c.IPKernelApp.log_level = "ERROR"\n')
+    os.environ["IPYTHONDIR"] = str(profile.parent)
+
+
 def setup(app):
+    _quiet_kernels(app)
     app.connect("builder-inited", _no_thebe)
     app.connect("builder-inited", _no_404_in_single_page_builds)
     app.connect("env-before-read-docs", _execute_in_parallel)

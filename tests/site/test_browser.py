@@ -80,8 +80,9 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def page(browser):
+    """One browser tab for the whole module: every page is visited once."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.errors = []
@@ -92,64 +93,118 @@ def page(browser):
 
 
 def _open(page, url):
+    page.errors.clear()
     response = page.goto(url, wait_until="load")
     assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
     page.wait_for_load_state("networkidle")
     return response
 
 
-@pytest.mark.parametrize("doc", PAGES)
-def test_page_loads_cleanly(page, base_url, doc):
-    url = urljoin(base_url, f"{doc}.html")
+# What one visit of a page reads: light mode first, then dark mode.
+_READ_LIGHT = """() => {
+  const article = document.querySelector('article') || document.body;
+  const code = [...article.querySelectorAll('div.cell_input pre, div.highlight pre')]
+    .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+    .map(e => ({line: e.innerText.split('\\n').reduce((a, b) => a.length >= b.length ? a : b, ''),
+                over: e.scrollWidth - e.clientWidth}));
+  return {
+    title: (article.querySelector('h1') || {innerText: ''}).innerText.replace(/[#\u00b6\s]+$/, ''),
+    untypeset: [...article.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length,
+    broken_images: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
+    outputs: [...document.querySelectorAll('.cell_output')].map(e => e.innerText),
+    clipped_code: code,
+    ipynb: (document.querySelector("a[href$='.ipynb'][href*='_sources']") || {href: null}).href,
+  };
+}"""
+
+
+def _visit(page, url) -> dict:
     _open(page, url)
-    # MathJax has typeset every formula on the page.
     if page.locator("article .math").count():
         page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
                                " && document.querySelectorAll('mjx-container').length > 0",
                                timeout=15000)
-        untypeset = page.evaluate(
-            "() => [...document.querySelectorAll('article .math')]"
-            ".filter(e => !e.querySelector('mjx-container')).length")
-        assert untypeset == 0, f"{doc}: {untypeset} formulas were not typeset"
-    # Every image has loaded.
-    broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && "
-                           "i.naturalWidth > 0)).map(i => i.src)")
-    assert not broken, f"{doc}: images that did not load: {broken}"
-    # No output shows a traceback or a warning.
-    outputs = page.evaluate("() => [...document.querySelectorAll('.cell_output')]"
-                            ".map(e => e.innerText)")
-    for text in outputs:
+    seen = page.evaluate(_READ_LIGHT)
+    seen["errors"] = list(page.errors)
+    if seen["ipynb"]:
+        response = page.request.get(seen["ipynb"])
+        seen["ipynb_status"] = response.status
+        seen["notebook"] = json.loads(response.body()) if response.ok else None
+    page.evaluate("() => { document.documentElement.dataset.theme = 'dark';"
+                  " document.documentElement.dataset.mode = 'dark'; }")
+    page.wait_for_timeout(100)
+    seen["dark_background"] = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    seen["figures"] = _figure_pixels(page)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def visits(page, base_url):
+    """Each page of the book, visited once; the tests below read what was seen."""
+    seen = {}
+    for doc in PAGES:
+        try:
+            seen[doc] = _visit(page, urljoin(base_url, f"{doc}.html"))
+        except Exception as error:  # reported by the tests of that page
+            seen[doc] = {"visit_error": f"{type(error).__name__}: {error}"}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "last-page-dark.png"))
+    return seen
+
+
+def _seen(visits, doc) -> dict:
+    seen = visits[doc]
+    assert "visit_error" not in seen, f"{doc}: {seen.get('visit_error')}"
+    return seen
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_page_loads_cleanly(visits, doc):
+    seen = _seen(visits, doc)
+    assert seen["untypeset"] == 0, f"{doc}: {seen['untypeset']} formulas were not typeset"
+    assert not seen["broken_images"], f"{doc}: images that did not load: {seen['broken_images']}"
+    for text in seen["outputs"]:
         assert "Traceback" not in text and "Warning:" not in text, f"{doc}: {text[:300]}"
-    assert not page.errors, f"{doc}: console errors: {page.errors}"
+    assert not seen["errors"], f"{doc}: console errors: {seen['errors']}"
 
 
-def _title(page) -> str:
-    return page.locator("article h1").first.inner_text().strip("#¶ \n")
+@pytest.mark.parametrize("doc", PAGES)
+def test_no_code_line_is_clipped(visits, doc):
+    """At a 1280 px viewport no code block scrolls sideways: every line is visible."""
+    clipped = _seen(visits, doc)["clipped_code"]
+    assert not clipped, (f"{doc}: {len(clipped)} code block(s) scroll horizontally; "
+                         f"longest line: {clipped[0]['line']!r} ({clipped[0]['over']} px over)")
+
+
+@pytest.fixture(scope="module")
+def search(page, base_url):
+    """The site's own search (Sphinx's searchtools.js), run in the browser on one
+    visit of search.html: returns the documents a query finds."""
+    _open(page, base_url + "search.html")
+    page.wait_for_function("() => window.Search && Search.hasIndex()", timeout=15000)
+
+    def run(word: str) -> list[str]:
+        return page.evaluate("""(word) => {
+          const [q, terms, excluded, highlight, objects] = Search._parseQuery(word);
+          return Search._performSearch(q, terms, excluded, highlight, objects).map(r => r[0]);
+        }""", word)
+    return run
 
 
 @pytest.mark.parametrize("doc", CONTENT)
-def test_search_finds_the_chapter(page, base_url, doc):
-    _open(page, urljoin(base_url, f"{doc}.html"))
-    words = [w.strip(":,.()") for w in _title(page).split()]
+def test_search_finds_the_chapter(visits, search, doc):
+    words = [w.strip(":,.()") for w in _seen(visits, doc)["title"].split()]
     word = max(words, key=len)
-    _open(page, urljoin(base_url, f"search.html?q={word}"))
-    page.wait_for_selector("#search-results ul.search li", timeout=15000)
-    hits = page.evaluate("() => [...document.querySelectorAll('#search-results ul.search li a')]"
-                         ".map(a => a.getAttribute('href'))")
-    assert any(h.split("#")[0].split("?")[0].endswith(f"{doc}.html") for h in hits), \
-        f"searching '{word}' did not return {doc}: {hits[:10]}"
-    assert not page.errors, page.errors
+    hits = search(word)
+    assert doc in hits, f"searching '{word}' did not return {doc}: {hits[:10]}"
 
 
 @pytest.mark.parametrize("doc", CONTENT or ["intro"])
-def test_notebook_download_is_a_valid_ipynb(page, base_url, doc):
-    _open(page, urljoin(base_url, f"{doc}.html"))
-    link = page.locator("a[href$='.ipynb'][href*='_sources']").first
-    assert link.count(), f"{doc}: no .ipynb download link"
-    href = urljoin(page.url, link.get_attribute("href"))
-    response = page.request.get(href)
-    assert response.ok, f"{href}: HTTP {response.status}"
-    notebook = json.loads(response.body())
+def test_notebook_download_is_a_valid_ipynb(visits, doc):
+    seen = _seen(visits, doc)
+    assert seen["ipynb"], f"{doc}: no .ipynb download link"
+    assert seen["ipynb_status"] == 200, f"{seen['ipynb']}: HTTP {seen['ipynb_status']}"
+    notebook = seen["notebook"]
     assert notebook["nbformat"] == 4
     code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
     assert code and all("outputs" in c for c in code)
@@ -174,23 +229,16 @@ def _figure_pixels(page):
       })""")
 
 
-def test_dark_mode_keeps_figures_readable(page, base_url):
-    docs = CONTENT or ["intro"]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for doc in docs:
-        _open(page, urljoin(base_url, f"{doc}.html"))
-        page.evaluate("() => { document.documentElement.dataset.theme = 'dark';"
-                      " document.documentElement.dataset.mode = 'dark'; }")
-        page.wait_for_timeout(200)
-        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
-        assert background not in ("rgb(255, 255, 255)",), "dark mode did not apply"
-        for fig in _figure_pixels(page):
-            # An opaque, light figure stays legible on a dark page; a transparent
-            # one would put black axis labels on a near-black background.
-            assert fig["alpha"] == 255, f"{fig['src']} has a transparent background"
-            assert fig["light"] > 200, f"{fig['src']} has a dark background"
-            assert "invert" not in fig["filter"] and float(fig["opacity"]) > 0.9, fig
-    page.screenshot(path=str(SCREENSHOTS / "chapter-dark.png"))
+@pytest.mark.parametrize("doc", CONTENT or ["intro"])
+def test_dark_mode_keeps_figures_readable(visits, doc):
+    seen = _seen(visits, doc)
+    assert seen["dark_background"] != "rgb(255, 255, 255)", "dark mode did not apply"
+    for fig in seen["figures"]:
+        # An opaque, light figure stays legible on a dark page; a transparent
+        # one would put black axis labels on a near-black background.
+        assert fig["alpha"] == 255, f"{fig['src']} has a transparent background"
+        assert fig["light"] > 200, f"{fig['src']} has a dark background"
+        assert "invert" not in fig["filter"] and float(fig["opacity"]) > 0.9, fig
 
 
 def test_screenshots_light(page, base_url):
@@ -206,6 +254,7 @@ def test_screenshots_light(page, base_url):
 
 
 def test_404_page(page, base_url):
+    page.errors.clear()
     response = page.goto(base_url + "no-such-page.html")
     assert response.status == 404
     assert "Page not found" in page.content()

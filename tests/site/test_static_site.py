@@ -1,6 +1,7 @@
 """Checks on the built HTML that need no browser: every page of the table of
 contents is there, no output shows a traceback or a warning, every image and
 internal link resolves, and every figure has a caption."""
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -128,3 +129,17 @@ def test_no_hidden_warnings_in_executed_notebooks(site):
                     text = "".join(output.get("text", "")) or output.get("ename", "")
                     problems.append(f"{path.name} cell {index}: {text[:120]}")
     assert not problems, "\n".join(problems)
+
+
+def test_build_log_is_quiet(site):
+    """No wall of kernel warnings (or any other warning) in the build log."""
+    log = site.parent / "build.log"
+    if not log.exists():
+        message = "no _build/build.log: build the site with `make book`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    noisy = [line for line in lines if "IPKernelApp" in line or "WARNING" in line
+             or "Warning:" in line]
+    assert not noisy, f"{len(noisy)} warning lines in the build log, e.g. {noisy[:3]}"
