@@ -73,6 +73,7 @@ RIGHT = [
     (ex.check_softmax, lambda Z: act.softmax(Z), ()),
     (ex.check_logic_gate, lambda X: (X @ [-1, -1] + 1.5 > 0).astype(int), ("nand",)),
     (ex.check_logic_gate, lambda X: X.sum(axis=1) % 2, ("parity3",)),
+    (ex.check_threshold_network, [((-1, -1), 1.5)], ("nand",)),
     (ex.check_line_fit, lambda x, y: tuple(np.polyfit(x, y, 1)), ()),
     (ex.check_perceptron_update, _perceptron, ()),
     (ex.check_parameter_count,
@@ -101,6 +102,88 @@ def test_right_answer_passes(check, fn, args, capsys):
     assert "Correct!" in capsys.readouterr().out
 
 
+def _cast(value, to):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_cast(v, to) for v in value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" or isinstance(value, float):
+        return to(np.asarray(value, dtype=np.float32))
+    return value
+
+
+def _torch_tensor(arr):
+    import torch
+    return torch.tensor(arr, requires_grad=True)   # as if computed by a torch model
+
+
+FLOAT_RIGHT = [c for c in RIGHT if c[0] not in (ex.check_parameter_count, ex.check_logic_gate,
+                                                 ex.check_threshold_network,
+                                                 ex.check_conv_output_size)]
+
+
+@pytest.mark.parametrize("check, fn, args", FLOAT_RIGHT, ids=[c[0].__name__ for c in FLOAT_RIGHT])
+def test_right_answer_in_float32_passes_with_a_note(check, fn, args, capsys):
+    check(lambda *a: _cast(fn(*a), lambda x: x), *args)
+    out = capsys.readouterr().out
+    assert "Correct!" in out and "float32" in out
+
+
+@pytest.mark.parametrize("check, fn, args", FLOAT_RIGHT, ids=[c[0].__name__ for c in FLOAT_RIGHT])
+def test_right_answer_as_torch_tensor_passes(check, fn, args, capsys):
+    pytest.importorskip("torch")
+    check(lambda *a: _cast(fn(*a), _torch_tensor), *args)
+    assert "Correct!" in capsys.readouterr().out
+
+
+NONE_ANSWERS = [c for c in RIGHT if c[0] is not ex.check_threshold_network]
+
+
+@pytest.mark.parametrize("check, fn, args", NONE_ANSWERS, ids=[c[0].__name__ for c in NONE_ANSWERS])
+def test_a_function_that_returns_none_is_told_so(check, fn, args):
+    message = fails(check, lambda *a: None, *args, contains=["returned None", "return"])
+    for misleading in ("sum or average", "overflow", "transpose", "sign"):
+        assert misleading not in message, message
+
+
+@pytest.mark.parametrize("check, fn, args", NONE_ANSWERS, ids=[c[0].__name__ for c in NONE_ANSWERS])
+def test_a_function_that_returns_text_or_nan_never_crashes_the_check(check, fn, args):
+    fails(check, lambda *a: "forty-two", *args)
+    fails(check, lambda *a: np.nan, *args)
+    fails(check, lambda *a: {"a": 1}, *args)
+
+
+def test_a_check_needs_a_function():
+    with pytest.raises(TypeError, match="fn must be callable"):
+        ex.check_relu(np.array([1.0]))
+
+
+def test_last_failure_keeps_the_input():
+    fails(ex.check_relu, np.abs)
+    seen = ex.last_failure()
+    assert seen["check"] == "check_relu"
+    np.testing.assert_array_equal(np.abs(seen["input"]["z"]), seen["received"])
+    assert seen["largest_difference"] > 0
+
+
+def test_failure_reports_the_largest_difference_and_where():
+    def almost(Z):
+        out = act.softmax(Z)
+        if np.ndim(Z) == 2 and Z.shape == (4, 5):
+            out = out.copy()
+            out[2, 3] += 0.01
+        return out
+    fails(ex.check_softmax, almost, contains=["largest difference: 0.01", "at index (2, 3)"])
+
+
+def test_a_mistake_hint_fires_only_when_the_mistake_differs_from_the_answer():
+    # On input 0 the sigmoid derivative mistake "s * (1 + s)" gives 0.75, not the
+    # reference 0.25; a wrong answer of 0.75 there gets that hint, but a hint is
+    # never given for a mistake that coincides with the reference on the input.
+    from nnbook.exercises import _checking
+    hint = _checking.mistake_hint(np.array(1.0), {"z": np.array(0.0)}, np.array(1.0),
+                                  [(lambda z: np.array(1.0), "never shown")])
+    assert hint is None
+
+
 def test_every_check_is_tested():
     tested = {c[0].__name__ for c in RIGHT}
     assert tested == {n for n in ex.__all__ if n.startswith("check_")}
@@ -122,7 +205,7 @@ def test_sigmoid_derivative_overflow():
         with np.errstate(over="ignore", invalid="ignore"):
             e = np.exp(z)
             return e / (1 + e) ** 2
-    fails(ex.check_sigmoid_derivative, naive, contains=["800", "nan or inf"])
+    fails(ex.check_sigmoid_derivative, naive, contains=["800", "contains nan", "overflows"])
 
 
 def test_relu_wrong():
@@ -139,10 +222,59 @@ def test_elu_wrong():
           contains=["the -1 disappears"])
 
 
+def test_softmax_with_the_global_max_is_rejected():
+    def global_max(Z):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            E = np.exp(Z - np.max(Z))
+            return E / E.sum(axis=-1, keepdims=True)
+    fails(ex.check_softmax, global_max, contains=["ROW's own maximum"])
+
+
+def test_attention_without_max_subtraction_is_rejected():
+    def naive(Q, K, V):
+        with np.errstate(over="ignore", invalid="ignore"):
+            E = np.exp(Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1]))
+            return E / E.sum(axis=-1, keepdims=True) @ V
+    fails(ex.check_attention, naive, contains=["subtract each row's maximum"])
+
+
+def test_layer_norm_and_attention_accept_float32():
+    ex.check_layer_norm(lambda X, g, b, eps: _layer_norm_ref(X, g, b, eps).astype(np.float32))
+    ex.check_attention(lambda Q, K, V: _attention_ref(Q, K, V).astype(np.float32))
+
+
+def test_line_fit_accepts_polyfits_array():
+    ex.check_line_fit(lambda x, y: np.polyfit(x, y, 1))
+
+
+def test_perceptron_with_sign_and_zero_one_labels_is_rejected():
+    def sign_update(w, b, x, y, lr):
+        err = y - np.sign(x @ w + b)
+        return w + lr * err * x, b + lr * err
+    fails(ex.check_perceptron_update, sign_update, contains=["np.sign"])
+
+
+def test_logic_gate_outputs_must_be_exactly_zero_or_one():
+    fails(ex.check_logic_gate, lambda X: np.where((X @ [1, 1] - 1.5) > 0, 0.51, 0.49) * 0
+          + np.where((X @ [-1, -1] + 1.5) > 0, 0.51, 0.49), "nand",
+          contains=["exactly 0 or 1"])
+    fails(ex.check_logic_gate, lambda X: np.full(len(X), np.nan), "nand", contains=["nan"])
+
+
+def test_threshold_network_checks_the_weights_not_a_truth_table():
+    xor = [(np.array([[1, -1], [1, -1]]), np.array([-0.5, 1.5])), ((1, 1), -1.5)]
+    ex.check_threshold_network(xor, "xor")
+    fails(ex.check_threshold_network, [((1, 1), -0.5)], "xor", contains=["rows of the truth"])
+    fails(ex.check_threshold_network, [((1, 1), -1.0)], "and", contains=["exactly 0"])
+    fails(ex.check_threshold_network, lambda X: X.sum(axis=1) % 2, "xor",
+          contains=["list of (W, b) pairs"])
+    fails(ex.check_threshold_network, [((1, 1, 1), 0.5)], "xor", contains=["expects 3 inputs"])
+
+
 def test_softmax_wrong():
     fails(ex.check_softmax, lambda Z: np.exp(Z) / np.exp(Z).sum(axis=-1, keepdims=True)
           if np.max(np.abs(Z)) < 700 else np.full(np.shape(Z), np.nan),
-          contains=["1000", "nan or inf"])
+          contains=["1000", "contains nan", "ROW's own maximum"])
     fails(ex.check_softmax, lambda Z: np.exp(Z - Z.max()) / np.exp(Z - Z.max()).sum(),
           contains=["ROW must sum to 1"])
 

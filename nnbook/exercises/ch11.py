@@ -1,0 +1,143 @@
+"""Checks for the exercises of chapter 11 (recurrent cells)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checking import compare
+from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_simple, ok,
+                        run_cases, tuple_cases)
+from ._checking import rng as _rng
+from ..scratch import activations as _act
+
+__all__ = ['check_rnn_step', 'check_gru_step', 'check_clip_grad_norm']
+
+
+def _rnn_step(x_t, h_prev, W_xh, W_hh, b):
+    return np.tanh(x_t @ W_xh + h_prev @ W_hh + b)
+
+
+@exercise_check
+def check_rnn_step(fn):
+    """``fn(x_t, h_prev, W_xh, W_hh, b) -> h_t = tanh(x_t W_xh + h_prev W_hh + b)``
+    for a batch: ``x_t`` (N, D), ``h_prev`` (N, H), ``W_xh`` (D, H), ``W_hh`` (H, H)."""
+    rng = _rng(13)
+    cases = [
+        {"x_t": rng.normal(size=(1, 2)), "h_prev": np.zeros((1, 3)),
+         "W_xh": rng.normal(size=(2, 3)), "W_hh": rng.normal(size=(3, 3)), "b": np.zeros(3)},
+        {"x_t": rng.normal(size=(4, 2)), "h_prev": rng.normal(size=(4, 3)),
+         "W_xh": rng.normal(size=(2, 3)), "W_hh": rng.normal(size=(3, 3)),
+         "b": rng.normal(size=3)},
+        {"x_t": rng.normal(size=(2, 3)), "h_prev": rng.uniform(-1, 1, (2, 3)),
+         "W_xh": rng.normal(size=(3, 3)), "W_hh": rng.normal(size=(3, 3)),
+         "b": rng.normal(size=3)},
+    ]
+    return run_cases(
+        "check_rnn_step", fn, cases, _rnn_step,
+        mistakes=[(lambda x, h, Wx, Wh, b: x @ Wx + h @ Wh + b,
+                   "you forgot the tanh non-linearity"),
+                  (lambda x, h, Wx, Wh, b: np.tanh(x @ Wx + h @ Wh.T + b),
+                   "W_hh is used as h_prev @ W_hh in the book's convention, not W_hh.T"),
+                  (lambda x, h, Wx, Wh, b: np.tanh(x @ Wx + b),
+                   "the previous hidden state h_prev must enter through h_prev @ W_hh")])
+
+
+def _gru_step(x_t, h_prev, W_x, W_h, b_x, b_h):
+    H = h_prev.shape[1]
+    Ax = x_t @ W_x + b_x
+    Ah = h_prev @ W_h + b_h
+    r = _act.sigmoid(Ax[:, :H] + Ah[:, :H])
+    z = _act.sigmoid(Ax[:, H:2 * H] + Ah[:, H:2 * H])
+    n = np.tanh(Ax[:, 2 * H:] + r * Ah[:, 2 * H:])
+    return (1 - z) * n + z * h_prev
+
+
+@exercise_check
+def check_gru_step(fn):
+    """``fn(x_t, h_prev, W_x, W_h, b_x, b_h) -> h_t`` for PyTorch's GRU cell with gates
+    stacked as (reset, update, new) along the columns of ``W_x`` (D, 3H) and
+    ``W_h`` (H, 3H), as in :class:`nnbook.scratch.GRU`."""
+    rng = _rng(14)
+    cases = []
+    for N, D, H in ((1, 2, 2), (3, 4, 3), (5, 1, 4)):
+        cases.append({"x_t": rng.normal(size=(N, D)), "h_prev": rng.uniform(-1, 1, (N, H)),
+                      "W_x": rng.normal(size=(D, 3 * H)), "W_h": rng.normal(size=(H, 3 * H)),
+                      "b_x": rng.normal(size=3 * H), "b_h": rng.normal(size=3 * H)})
+
+    def swapped_z(x_t, h_prev, W_x, W_h, b_x, b_h):
+        H = h_prev.shape[1]
+        z = _act.sigmoid((x_t @ W_x + b_x)[:, H:2 * H] + (h_prev @ W_h + b_h)[:, H:2 * H])
+        h_new = _gru_step(x_t, h_prev, W_x, W_h, b_x, b_h)
+        n = (h_new - z * h_prev) / (1 - z)
+        return z * n + (1 - z) * h_prev
+
+    def reset_outside_bias(x_t, h_prev, W_x, W_h, b_x, b_h):
+        H = h_prev.shape[1]
+        Ax, Ah = x_t @ W_x + b_x, h_prev @ W_h + b_h
+        r = _act.sigmoid(Ax[:, :H] + Ah[:, :H])
+        z = _act.sigmoid(Ax[:, H:2 * H] + Ah[:, H:2 * H])
+        n = np.tanh(Ax[:, 2 * H:] + r * (h_prev @ W_h[:, 2 * H:]) + b_h[2 * H:])
+        return (1 - z) * n + z * h_prev
+
+    def reset_on_state(x_t, h_prev, W_x, W_h, b_x, b_h):
+        H = h_prev.shape[1]
+        Ax, Ah = x_t @ W_x + b_x, h_prev @ W_h + b_h
+        r = _act.sigmoid(Ax[:, :H] + Ah[:, :H])
+        z = _act.sigmoid(Ax[:, H:2 * H] + Ah[:, H:2 * H])
+        n = np.tanh(Ax[:, 2 * H:] + (r * h_prev) @ W_h[:, 2 * H:] + b_h[2 * H:])
+        return (1 - z) * n + z * h_prev
+
+    return run_cases(
+        "check_gru_step", fn, cases, _gru_step,
+        mistakes=[(swapped_z, "z and 1 - z are swapped: PyTorch's GRU keeps the OLD state "
+                              "with weight z, h_t = (1 - z) * n + z * h_prev"),
+                  (reset_outside_bias, "the reset gate multiplies the hidden part of the "
+                                       "candidate INCLUDING its bias: r * (h_prev @ W_hn + b_hn)"),
+                  (reset_on_state, "PyTorch applies r after the matrix product, "
+                                   "r * (h_prev @ W_hn + b_hn), not to h_prev before it")],
+        atol=1e-9)
+
+
+def _clip(grads, max_norm):
+    total = float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return [g * scale for g in grads]
+
+
+@exercise_check
+def check_clip_grad_norm(fn):
+    """``fn(grads, max_norm) -> clipped``: rescale a LIST of gradient arrays so that
+    their global norm :math:`\\sqrt{\\sum \\lVert g\\rVert^2}` is at most ``max_norm``
+    (scale factor ``max_norm / (norm + 1e-6)``, as ``torch.nn.utils.clip_grad_norm_``),
+    leaving them unchanged when the norm is already smaller."""
+    name = "check_clip_grad_norm"
+    rng = _rng(15)
+    cases = [([np.array([3.0, 4.0])], 1.0),
+             ([np.array([0.3, 0.4])], 1.0),
+             ([rng.normal(size=(3, 2)) * 10, rng.normal(size=4) * 10], 5.0),
+             ([np.array([[1.0, 0.0]]), np.array([0.0, 1e-3])], 100.0)]
+    notes = []
+    for grads, max_norm in cases:
+        args = {"grads": grads, "max_norm": max_norm}
+        expected = _clip(grads, max_norm)
+        got = call(name, fn, {"grads": [g.copy() for g in grads], "max_norm": max_norm})
+        if not isinstance(got, (list, tuple)) or len(got) != len(grads):
+            fail(name, args, expected, got, "return a list with one array per gradient",
+                  what="wrong kind of result")
+        for e, g in zip(expected, got):
+            comparison = compare(g, e, 1e-5, 1e-9)
+            notes.append(comparison["note"])
+            if comparison["ok"]:
+                continue
+            per_array = [gg * min(1.0, max_norm / (np.linalg.norm(gg) + 1e-6)) for gg in grads]
+            always = [gg * max_norm / (np.sqrt(sum(np.sum(x ** 2) for x in grads)) + 1e-6)
+                      for gg in grads]
+            hint = None
+            if all(close(a, b, 1e-5, 1e-9) for a, b in zip(got, per_array)):
+                hint = ("you clipped each array by its own norm: use ONE global norm over all "
+                        "arrays, so that the direction of the whole update is kept")
+            elif all(close(a, b, 1e-5, 1e-9) for a, b in zip(got, always)):
+                hint = ("only scale DOWN: when the norm is below max_norm, the gradients "
+                        "must stay as they are")
+            fail(name, args, expected, got, hint, comparison=comparison)
+    return ok(name, len(cases), notes)
