@@ -8,7 +8,8 @@
 4. Offer the *executed* notebook for download: in cache mode myst-nb writes
    the notebook without its outputs; the executed one comes from the cache.
 5. Keep the kernels' start-up warnings out of the build log.
-6. Point the Colab launch button at the executed notebook (``.ipynb``)
+6. Write the student edition of the exercise pages (see student_edition.py).
+7. Point the Colab launch button at the executed notebook (``.ipynb``)
    published on the ``notebooks`` branch, since Colab cannot open ``.md``.
 
 myst-nb's execution cache is keyed on the cells' source only, and Sphinx
@@ -238,8 +239,21 @@ def _quiet_kernels(app):
     os.environ["IPYTHONDIR"] = str(profile.parent)
 
 
+def _student_edition(app, config):
+    """Write the student notebooks (book/exercises/_student/chNN.ipynb) before the
+    pages are read: the exercise pages offer them with the ``{download}`` role."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    try:
+        from student_edition import EXERCISES, write_student_notebooks
+    finally:
+        sys.path.pop(0)
+    write_student_notebooks(EXERCISES / "_student")
+
+
 def setup(app):
     _quiet_kernels(app)
+    app.connect("config-inited", _student_edition)
     app.connect("builder-inited", _no_thebe)
     app.connect("builder-inited", _no_404_in_single_page_builds)
     app.connect("env-before-read-docs", _execute_in_parallel)
