@@ -301,3 +301,63 @@ def test_evaluation_in_chunks_matches_one_batch(make_layer):
     layer.training = False
     np.testing.assert_allclose(layer.forward(X), full, rtol=1e-12, atol=1e-14)
     assert layer._cache is None                 # nothing kept for a backward pass
+
+
+# -- the backward pass as a convolution with the flipped kernel ----------------------
+
+def test_input_gradient_is_a_full_convolution_with_the_rotated_kernel():
+    """Stride 1, one channel: dX = scipy's true ('full') convolution of dZ with K,
+    which flips the kernel, and = the forward pass applied to the padded dZ with
+    the rotated kernel."""
+    from scipy.signal import convolve2d
+
+    from nnbook.scratch.conv import conv2d_input_gradient
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((1, 1, 7, 6))
+    conv = Conv2D(1, 1, (3, 2), seed=0)
+    dZ = rng.standard_normal(conv.forward(X).shape)
+    dX = conv.backward(dZ)
+    K = conv.W.data[0, 0]
+    np.testing.assert_allclose(dX[0, 0], convolve2d(dZ[0, 0], K, mode="full"), atol=1e-12)
+    flipped = Conv2D(1, 1, (3, 2), padding=(2, 1), seed=0)
+    flipped.W.data[0, 0] = K[::-1, ::-1]
+    np.testing.assert_allclose(dX, flipped.forward(dZ), atol=1e-12)
+    np.testing.assert_allclose(dX, conv2d_input_gradient(dZ, conv.W.data, (7, 6)), atol=1e-12)
+
+
+@pytest.mark.parametrize("N,C,H,W,F_out,k,s,p", ALL_CONV_CASES)
+def test_flipped_kernel_gradient_matches_backward_and_torch(N, C, H, W, F_out, k, s, p):
+    from nnbook.scratch.conv import conv2d_input_gradient
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((N, C, H, W))
+    conv = Conv2D(C, F_out, k, stride=s, padding=p, seed=3)
+    Z = conv.forward(X)
+    dZ = rng.standard_normal(Z.shape)
+    Xt = _torch(X, True)
+    F.conv2d(Xt, _torch(conv.W.data), stride=s, padding=p).backward(torch.tensor(dZ))
+    dX = conv2d_input_gradient(dZ, conv.W.data, (H, W), stride=s, padding=p)
+    assert dX.shape == X.shape
+    np.testing.assert_allclose(dX, conv.backward(dZ), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dX, Xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_flipped_kernel_gradient_rejects_mismatched_shapes():
+    from nnbook.scratch.conv import conv2d_input_gradient
+
+    W = np.zeros((4, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"dZ must be 4-D, got shape \(4, 6, 6\)"):
+        conv2d_input_gradient(np.zeros((4, 6, 6)), W, (8, 8))
+    with pytest.raises(ValueError, match=r"dZ of shape \(1, 3, 6, 6\) has 3 channels, "
+                                         r"W of shape \(4, 2, 3, 3\) has 4 filters"):
+        conv2d_input_gradient(np.zeros((1, 3, 6, 6)), W, (8, 8))
+    with pytest.raises(ValueError, match=r"dZ must have spatial size \(6, 6\) for input_size "
+                                         r"\(8, 8\).*got dZ of shape \(1, 4, 5, 6\)"):
+        conv2d_input_gradient(np.zeros((1, 4, 5, 6)), W, (8, 8))
+    with pytest.raises(ValueError, match="input_size must be an integer >= 1 or a pair"):
+        conv2d_input_gradient(np.zeros((1, 4, 6, 6)), W, (8, 0))
+    with pytest.raises(ValueError, match="stride must be an integer >= 1"):
+        conv2d_input_gradient(np.zeros((1, 4, 6, 6)), W, (8, 8), stride=0)
+    with pytest.raises(TypeError, match="W must be a numeric array"):
+        conv2d_input_gradient(np.zeros((1, 4, 6, 6)), np.full((4, 2, 3, 3), "a"), (8, 8))

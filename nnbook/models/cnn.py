@@ -144,3 +144,77 @@ class SmallCNN(nn.Module):
         size = (self.image_size, self.image_size)
         _check_images(x, self.in_channels, size, self.image_size, "SmallCNN")
         return self.head(self.features(x))
+
+
+class ResidualBlock(nn.Module):
+    r"""The basic block of a ResNet (He et al., 2016):
+
+    .. math::
+        y = \mathrm{ReLU}\big(F(x) + S(x)\big),\qquad
+        F = \text{conv 3x3} \to \text{BN} \to \text{ReLU} \to \text{conv 3x3} \to \text{BN},
+
+    where the shortcut :math:`S` is the identity when the block keeps the
+    shape of its input, and a 1x1 convolution with batch normalisation (a
+    *projection*) when it changes the number of channels or, with
+    ``stride=2``, halves the height and width. The block then only has to
+    learn the correction :math:`F(x)` to its input, and the gradient reaches
+    earlier layers through the ``+`` unchanged.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        _check_positive_int(in_channels, "in_channels")
+        _check_positive_int(out_channels, "out_channels")
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1,
+                               bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        if stride == 1 and in_channels == out_channels:
+            self.shortcut = nn.Identity()
+        else:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+class ResidualCNN(nn.Module):
+    """A small residual CNN with global average pooling.
+
+    ``stem: conv-BN-ReLU (1 -> widths[0]) -> one ResidualBlock with stride 2
+    per further width -> global average pooling -> Linear(widths[-1], classes)``.
+    With the default ``widths=(8, 16, 32)`` a 28x28 digit becomes 8@28x28,
+    16@14x14 and 32@7x7 maps; *global average pooling* then replaces each of
+    the 32 maps by its mean, so the head sees 32 numbers whatever the size of
+    the image, and where in the image a feature was found no longer matters.
+    The head has ``32 * classes + classes`` weights, where :class:`SmallCNN`'s
+    flattened 32@3x3 maps need nine times as many.
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1,
+                 widths: tuple[int, ...] = (8, 16, 32)):
+        super().__init__()
+        self.num_classes = _check_positive_int(num_classes, "num_classes")
+        self.in_channels = _check_positive_int(in_channels, "in_channels")
+        widths = tuple(widths)
+        if len(widths) < 1:
+            raise ValueError(f"widths must list at least one channel count, got {widths!r}")
+        for w in widths:
+            _check_positive_int(w, "widths")
+        self.min_size = 2 ** (len(widths) - 1)
+        blocks = [ResidualBlock(c_in, c_out, stride=2)
+                  for c_in, c_out in zip(widths[:-1], widths[1:])]
+        self.features = nn.Sequential(conv_bn_relu(self.in_channels, widths[0]), *blocks)
+        self.pool = nn.AdaptiveAvgPool2d(1)          # global average pooling
+        self.head = nn.Linear(widths[-1], self.num_classes)
+
+    def forward(self, x):
+        _check_images(x, self.in_channels, None, self.min_size, "ResidualCNN")
+        return self.head(self.pool(self.features(x)).flatten(1))

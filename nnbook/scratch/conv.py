@@ -351,3 +351,52 @@ class Flatten(Layer):
 
     def __repr__(self):
         return "Flatten()"
+
+
+def conv2d_input_gradient(dZ, W, input_size, stride=1, padding=0):
+    r"""The gradient with respect to a convolution's input, computed as a
+    *full* convolution of the output gradient with the flipped kernels.
+
+    For stride 1 and no padding, channel :math:`c` of ``dX`` is
+
+    .. math::
+        dX_{n,c} = \sum_f \operatorname{full}\big(dZ_{n,f},\;
+        \operatorname{rot180}(W_{f,c})\big),
+
+    that is, ``dZ`` padded with :math:`k - 1` zeros on every side and then
+    convolved (as in the forward pass) with each kernel rotated by 180
+    degrees, the roles of input and output channels swapped. The
+    backward pass of a convolution is itself a convolution. A stride
+    :math:`s` first spreads ``dZ`` out with :math:`s - 1` zeros between its
+    entries (the positions the kernel skipped), and padding :math:`p` crops
+    :math:`p` pixels from every side of the result. ``input_size`` is the
+    ``(H, W)`` of the input ``X``; ``W`` has shape ``(F, C, k_h, k_w)``.
+
+    This is the same number as :meth:`Conv2D.backward` returns (which uses
+    im2col and col2im instead); the tests check both against PyTorch.
+    """
+    dZ, W = as_float_array(dZ, "dZ", ndim=4), as_float_array(W, "W", ndim=4)
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding", minimum=0)
+    H, W_in = _pair(input_size, "input_size")
+    N, F, Ho, Wo = dZ.shape
+    F_w, C, kh, kw = W.shape
+    if F_w != F:
+        raise ValueError(f"W must have one filter per channel of dZ: dZ of shape {dZ.shape} "
+                         f"has {F} channels, W of shape {W.shape} has {F_w} filters")
+    expected = (conv_output_size(H, kh, sh, ph), conv_output_size(W_in, kw, sw, pw))
+    if (Ho, Wo) != expected:
+        raise ValueError(f"dZ must have spatial size {expected} for input_size {(H, W_in)}, "
+                         f"kernel {kh}x{kw}, stride {(sh, sw)} and padding {(ph, pw)}, "
+                         f"got dZ of shape {dZ.shape}")
+    # 1. spread dZ out: s - 1 zeros between neighbouring entries
+    D = np.zeros((N, F, (Ho - 1) * sh + 1, (Wo - 1) * sw + 1))
+    D[:, :, ::sh, ::sw] = dZ
+    # 2. full convolution: pad by k - 1, slide the rotated kernels, channels swapped
+    W_flip = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)          # (C, F, kh, kw)
+    cols = im2col(D, (kh, kw), padding=(kh - 1, kw - 1))
+    Hp, Wp = D.shape[2] + kh - 1, D.shape[3] + kw - 1
+    dXp = (W_flip.reshape(C, -1) @ cols).reshape(C, N, Hp, Wp).transpose(1, 0, 2, 3)
+    # 3. rows and columns that no window reached get 0; crop the padding
+    out = np.zeros((N, C, H + 2 * ph, W_in + 2 * pw))
+    out[:, :, :Hp, :Wp] = dXp
+    return out[:, :, ph:ph + H, pw:pw + W_in]
