@@ -64,6 +64,80 @@ def _perceptron(w, b, x, y, lr):
     return w + lr * err * x, b + lr * err
 
 
+def _ce_grad(Z, y, n=True, onehot=True):
+    P = act.softmax(Z)
+    if onehot:
+        P[np.arange(len(y)), y] -= 1
+    return P / len(y) if n else P
+
+
+def _central(f, x, h=1e-5, one_sided=False, restore=True):
+    g = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        plus = f(x)
+        x[i] = old if one_sided else old - h
+        minus = f(x)
+        if restore:
+            x[i] = old
+        g[i] = (plus - minus) / (h if one_sided else 2 * h)
+    return g
+
+
+def _dropout(X, p, training, rng, rescale=True, keep_prob=False):
+    if not training or p == 0:
+        return X
+    keep = (rng.random(X.shape) < p) if keep_prob else (rng.random(X.shape) >= p)
+    return X * keep / ((1 - p) if rescale else 1)
+
+
+def _conv_bw(im, k, d, flip=True, full=True):
+    kh, kw = k.shape
+    padded = np.pad(d, ((kh - 1,) * 2, (kw - 1,) * 2))
+    d_image = _conv2d_ref(padded, k[::-1, ::-1] if flip else k, 1, 0)
+    return d_image, _conv2d_ref(im, d, 1, 0)
+
+
+def _pool_bw(X, s, d, average=False):
+    dX = np.zeros_like(X)
+    for i in range(X.shape[0] // s):
+        for j in range(X.shape[1] // s):
+            win = X[i * s:(i + 1) * s, j * s:(j + 1) * s]
+            if average:
+                dX[i * s:(i + 1) * s, j * s:(j + 1) * s] = d[i, j] / s ** 2
+            else:
+                a, b = np.unravel_index(np.argmax(win), win.shape)
+                dX[i * s + a, j * s + b] = d[i, j]
+    return dX
+
+
+def _lstm(x, h, c, Wx, Wh, b, order="ifgo", squash=True):
+    H = h.shape[1]
+    A = x @ Wx + h @ Wh + b
+    blocks = dict(zip(order, np.split(A, 4, axis=1)))
+    i, f, o = sig(blocks["i"]), sig(blocks["f"]), sig(blocks["o"])
+    g = np.tanh(blocks["g"])
+    c_new = f * c + i * g
+    return (o * np.tanh(c_new) if squash else o * c_new), c_new
+
+
+def _bn(X, g, b, eps, axis):
+    return g * (X - X.mean(axis, keepdims=True)) / np.sqrt(X.var(axis, keepdims=True) + eps) + b
+
+
+def _bn_bw(X, g, b, eps, d, axis, simple=False):
+    import torch
+    Xt = torch.tensor(X, requires_grad=True)
+    gt, bt = torch.tensor(g, requires_grad=True), torch.tensor(b, requires_grad=True)
+    mu, var = Xt.mean(axis, keepdim=True), Xt.var(axis, unbiased=False, keepdim=True)
+    ((gt * (Xt - mu) / torch.sqrt(var + eps) + bt) * torch.tensor(d)).sum().backward()
+    dX = Xt.grad.numpy()
+    if simple:
+        dX = d * g / np.sqrt(X.var(axis, keepdims=True) + eps)
+    return dX, gt.grad.numpy(), bt.grad.numpy()
+
+
 RIGHT = [
     (ex.check_sigmoid_derivative, lambda z: sig(z) * (1 - sig(z)), ()),
     (ex.check_relu, lambda z: np.maximum(z, 0), ()),
@@ -93,6 +167,18 @@ RIGHT = [
     (ex.check_max_pool, lambda X, size: _max_pool_ref(X, size), ()),
     (ex.check_layer_norm, lambda X, g, b, eps: _layer_norm_ref(X, g, b, eps), ()),
     (ex.check_attention, lambda Q, K, V: _attention_ref(Q, K, V), ()),
+    (ex.check_softmax_cross_entropy_grad, lambda Z, y: _ce_grad(Z, y), ()),
+    (ex.check_gradient_checker, lambda f, x: _central(f, x), ()),
+    (ex.check_inverted_dropout, lambda X, p, training, rng: _dropout(X, p, training, rng), ()),
+    (ex.check_conv2d_backward, lambda im, k: _conv2d_ref(im, k, 1, 0), (lambda im, k, d:
+                                                                         _conv_bw(im, k, d),)),
+    (ex.check_max_pool_backward, lambda X, s: _max_pool_ref(X, s), (lambda X, s, d:
+                                                                    _pool_bw(X, s, d),)),
+    (ex.check_lstm_step, lambda *a: _lstm(*a), ()),
+    (ex.check_batch_norm_backward, lambda X, g, b, eps: _bn(X, g, b, eps, 0),
+     (lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, 0),)),
+    (ex.check_layer_norm_backward, lambda X, g, b, eps: _bn(X, g, b, eps, -1),
+     (lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, -1),)),
 ]
 
 
@@ -509,3 +595,82 @@ def test_attention_wrong():
           contains=["over the keys"])
     fails(ex.check_attention, lambda Q, K, V: (_attention_ref(Q, K, V), None),
           contains=["not a tuple"])
+
+
+# -- exercises that make the reader build: right answers above, wrong ones here -----
+
+def test_softmax_cross_entropy_grad_wrong():
+    fails(ex.check_softmax_cross_entropy_grad, lambda Z, y: _ce_grad(Z, y, n=False),
+          contains=["MEAN"])
+    fails(ex.check_softmax_cross_entropy_grad, lambda Z, y: _ce_grad(Z, y, onehot=False),
+          contains=["one-hot"])
+    fails(ex.check_softmax_cross_entropy_grad, lambda Z, y: -_ce_grad(Z, y), contains=["sign"])
+    # the reader's own loss is checked too, and the gradient against finite differences of it
+    loss = lambda Z, y: -np.mean(np.log(act.softmax(Z)[np.arange(len(y)), y]))  # noqa: E731
+    ex.check_softmax_cross_entropy_grad(lambda Z, y: _ce_grad(Z, y), loss=loss)
+    fails(ex.check_softmax_cross_entropy_grad, lambda Z, y: _ce_grad(Z, y),
+          lambda Z, y: 2 * loss(Z, y), contains=["(loss)"])
+
+
+def test_gradient_checker_wrong():
+    fails(ex.check_gradient_checker, lambda f, x: _central(f, x, one_sided=True),
+          contains=["central difference"])
+    fails(ex.check_gradient_checker, lambda f, x: _central(f, x, restore=False),
+          contains=["x was changed"])
+    fails(ex.check_gradient_checker, lambda f, x: _central(f, x, h=1e-1), contains=["expected"])
+
+
+def test_inverted_dropout_wrong():
+    fails(ex.check_inverted_dropout,
+          lambda X, p, t, rng: _dropout(X, p, t, rng, rescale=False), contains=["rescale"])
+    fails(ex.check_inverted_dropout,
+          lambda X, p, t, rng: _dropout(X, p, t, rng, keep_prob=True), contains=["KEEP"])
+    fails(ex.check_inverted_dropout,
+          lambda X, p, t, rng: _dropout(X, p, True, rng), contains=["evaluation mode"])
+    fails(ex.check_inverted_dropout,
+          lambda X, p, t, rng: X * (rng.random(X.shape) >= p) / (1 - p) if t else X * (1 - p),
+          contains=["evaluation mode"])
+
+
+def test_conv2d_backward_wrong():
+    forward = lambda im, k: _conv2d_ref(im, k, 1, 0)  # noqa: E731
+    fails(ex.check_conv2d_backward, forward, lambda im, k, d: _conv_bw(im, k, d, flip=False),
+          contains=["wrong d_image", "rotated by 180"])
+    fails(ex.check_conv2d_backward, forward,
+          lambda im, k, d: (_conv_bw(im, k, d)[0], 2 * _conv_bw(im, k, d)[1]),
+          contains=["wrong d_kernel", "finite differences of your own forward disagree"])
+    fails(ex.check_conv2d_backward, forward, lambda im, k, d: _conv_bw(im, k, d)[0],
+          contains=["return 2 gradients"])
+    fails(ex.check_conv2d_backward, lambda im, k: _conv2d_ref(im, k[::-1, ::-1], 1, 0),
+          lambda im, k, d: _conv_bw(im, k, d), contains=["fix the forward pass first"])
+
+
+def test_max_pool_backward_wrong():
+    forward = lambda X, s: _max_pool_ref(X, s)  # noqa: E731
+    fails(ex.check_max_pool_backward, forward, lambda X, s, d: _pool_bw(X, s, d, average=True),
+          contains=["AVERAGE"])
+    fails(ex.check_max_pool_backward, forward, lambda X, s, d: np.kron(d, np.ones((s, s))),
+          contains=["dX"])
+    fails(ex.check_max_pool_backward, forward, lambda X, s, d: -_pool_bw(X, s, d),
+          contains=["wrong dX"])
+
+
+def test_lstm_step_wrong():
+    fails(ex.check_lstm_step, lambda *a: _lstm(*a, squash=False), contains=["tanh(c_t)"])
+    fails(ex.check_lstm_step, lambda *a: _lstm(*a, order="ifog"), contains=["(i, f, g, o)"])
+    fails(ex.check_lstm_step, lambda *a: _lstm(*a, order="figo"), contains=["wrong"])
+    fails(ex.check_lstm_step, lambda *a: _lstm(*a)[0], contains=["tuple of 2 values"])
+
+
+@pytest.mark.parametrize("check, axis", [(ex.check_batch_norm_backward, 0),
+                                         (ex.check_layer_norm_backward, -1)])
+def test_norm_backward_wrong(check, axis):
+    forward = lambda X, g, b, eps: _bn(X, g, b, eps, axis)  # noqa: E731
+    fails(check, forward, lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, axis, simple=True),
+          contains=["wrong dX", "mean and the variance depend on every input"])
+    fails(check, forward,
+          lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, -1 - axis),
+          contains=["wrong"])
+    fails(check, forward,
+          lambda X, g, b, eps, d: _bn_bw(X, np.ones_like(g), b, eps, d, axis)[:1]
+          + _bn_bw(X, g, b, eps, d, axis)[1:], contains=["multiplied by gamma"])

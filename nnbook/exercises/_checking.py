@@ -426,3 +426,85 @@ def usage_error(message: str):
 
 def is_integer(value) -> bool:
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------
+# backward passes: the reader's backward against the reference AND against
+# finite differences of the reader's own forward
+# ---------------------------------------------------------------------------
+
+def numerical_vjp(forward, args: dict, d_out, wrt, eps=1e-6):
+    """Central-difference gradients of ``sum(forward(**args) * d_out)`` with respect
+    to each argument named in ``wrt``, in float64."""
+    args = {k: (np.array(v, dtype=float) if isinstance(v, np.ndarray) else v)
+            for k, v in args.items()}
+    grads = {}
+    for name in wrt:
+        x = args[name]
+        g = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            old = x[idx]
+            x[idx] = old + eps
+            plus = np.sum(np.asarray(plain(forward(**args)), dtype=float) * d_out)
+            x[idx] = old - eps
+            minus = np.sum(np.asarray(plain(forward(**args)), dtype=float) * d_out)
+            x[idx] = old
+            g[idx] = (plus - minus) / (2 * eps)
+        grads[name] = g
+    return grads
+
+
+def backward_cases(name, forward, backward, cases, reference_forward, reference_backward,
+                   parts, mistakes=(), rtol=1e-6, atol=1e-8):
+    """Check a reader's ``forward`` and ``backward`` pair.
+
+    ``cases`` are dicts of forward arguments plus ``"d_out"`` (the upstream
+    gradient); ``backward`` receives the forward arguments, then ``d_out``, and
+    returns one gradient per name in ``parts`` (a tuple if more than one).
+    The check compares, for every case: the forward with the reference; the
+    backward with the reference; and the backward with finite differences of
+    the reader's own forward, so that the message can say whether the backward
+    is wrong for the reader's forward or only differs from the book's.
+    """
+    if not callable(backward):
+        raise TypeError(f"{name}: backward must be a function, got {type(backward).__name__}")
+    notes = []
+    for case in cases:
+        fwd_args = {k: v for k, v in case.items() if k != "d_out"}
+        d_out = case["d_out"]
+        expected_out = reference_forward(**{k: _copy(v) for k, v in fwd_args.items()})
+        got_out = call(f"{name} (forward)", lambda *a: forward(*a), fwd_args)
+        comparison = compare(got_out, expected_out, rtol, atol)
+        notes.append(comparison["note"])
+        if not comparison["ok"]:
+            fail(f"{name} (forward)", fwd_args, expected_out, got_out,
+                 "fix the forward pass first: the backward is checked against it",
+                 comparison=comparison)
+        expected = reference_backward(**{k: _copy(v) for k, v in case.items()})
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        got = call(f"{name} (backward)", lambda *a: backward(*a), case)
+        got_parts = [got] if len(parts) == 1 and not isinstance(got, (tuple, list)) \
+            else as_parts(got, len(parts))
+        if got_parts is None:
+            fail(f"{name} (backward)", case, expected, got,
+                 f"return {len(parts)} gradients: ({', '.join(parts)})",
+                 what="wrong kind of result")
+        for i, (part, g, e) in enumerate(zip(parts, got_parts, expected)):
+            comparison = compare(g, e, rtol, atol)
+            notes.append(comparison["note"])
+            if comparison["ok"]:
+                continue
+            key = part[2:] if part.startswith("d_") else part[1:]
+            numeric = numerical_vjp(lambda **a: forward(*a.values()), fwd_args, d_out, [key])
+            own = compare(g, numeric[key], 1e-4, 1e-6)
+            hint = mistake_hint(g, case, e, [(lambda *a, w=w: w(*a)[i], t) for w, t in mistakes])
+            if hint is None and own["ok"]:
+                hint = ("your backward matches finite differences of YOUR forward, so the "
+                        "two are consistent, but they differ from the book's definition")
+            elif hint is None:
+                hint = ("finite differences of your own forward disagree with your backward "
+                        f"too (largest difference {own['largest_difference']:.3g}): the "
+                        "backward formula is wrong")
+            fail(f"{name} (backward)", case, e, g, hint, what=f"wrong {part}",
+                 comparison=comparison)
+    return ok(name, len(cases), notes)

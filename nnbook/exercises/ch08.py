@@ -7,8 +7,9 @@ import numpy as np
 from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_simple, ok,
                         run_cases, tuple_cases)
 from ._checking import rng as _rng
+from ._checking import compare  # noqa: F401
 
-__all__ = ['check_gradient_descent_step', 'check_momentum_update', 'check_adam_step']
+__all__ = ['check_gradient_descent_step', 'check_momentum_update', 'check_adam_step', 'check_inverted_dropout']
 
 
 @exercise_check
@@ -109,3 +110,58 @@ def check_adam_step(fn):
         mistakes=[(no_correction, "you forgot the bias correction m / (1 - beta1**t) and "
                                   "v / (1 - beta2**t) (store the UNcorrected m and v)")],
         rtol=1e-6, atol=1e-10)
+
+
+@exercise_check
+def check_inverted_dropout(fn):
+    """``fn(X, p, training, rng) -> Y``: inverted dropout with drop probability ``p``.
+
+    In training (``training=True``) each entry is zeroed with probability ``p``
+    (draw with ``rng``, a ``np.random.Generator``) and the survivors are scaled
+    by ``1 / (1 - p)``, so that the expected value of every entry is unchanged;
+    in evaluation (``training=False``), and for ``p = 0``, ``Y`` equals ``X``.
+    Judged by these properties, on a large input, so any correct use of ``rng``
+    passes.
+    """
+    name = "check_inverted_dropout"
+    X = _rng(22).uniform(1.0, 2.0, size=(400, 50))   # positive: zeros are dropped entries
+    notes = []
+    for p in (0.5, 0.2, 0.8):
+        args = {"X": X, "p": p, "training": True, "rng": np.random.default_rng(0)}
+        Y = call(name, fn, args)
+        comparison = compare(Y, X, 1, 1e9)           # shape and finiteness only
+        notes.append(comparison["note"])
+        if comparison["problem"]:
+            fail(name, args, "an array shaped like X", Y, comparison=comparison)
+        Y = np.asarray(Y, dtype=float)
+        dropped = Y == 0
+        frac = dropped.mean()
+        se = np.sqrt(p * (1 - p) / X.size)
+        kept = ~dropped
+        if abs(frac - p) > 5 * se:
+            hint = None
+            if abs(frac - (1 - p)) < 5 * se:
+                hint = ("you KEEP each entry with probability p: p is the probability of "
+                        "DROPPING it (keep where rng.random(X.shape) >= p)")
+            fail_simple(name, f"with p = {p}, {frac:.3f} of the entries are zero; expected "
+                              f"about {p} (within {5 * se:.3f})"
+                        + (f"\n  Hint: {hint}" if hint else ""), args, p, frac)
+        scale = Y[kept] / X[kept]
+        if not np.allclose(scale, 1 / (1 - p), rtol=1e-6 if Y.dtype == np.float64 else 1e-5):
+            hint = ("scale the kept entries by 1 / (1 - p) during training (inverted dropout), "
+                    "so that nothing needs rescaling at test time")
+            if np.allclose(scale, 1.0):
+                hint = "you dropped entries but did not rescale the others: " + hint
+            fail_simple(name, f"with p = {p}, kept entries are multiplied by "
+                              f"{float(np.median(scale)):.4g}, expected {1 / (1 - p):.4g}"
+                        f"\n  Hint: {hint}", args, 1 / (1 - p), float(np.median(scale)))
+    for args, what in (({"X": X, "p": 0.5, "training": False, "rng": np.random.default_rng(0)},
+                        "in evaluation mode (training=False)"),
+                       ({"X": X, "p": 0.0, "training": True, "rng": np.random.default_rng(0)},
+                        "with p = 0")):
+        Y = call(name, fn, args)
+        comparison = compare(Y, X, 1e-12, 0)
+        if not comparison["ok"]:
+            fail(name, args, X, Y, f"{what} dropout must return X unchanged",
+                 comparison=comparison)
+    return ok(name, 5, notes)

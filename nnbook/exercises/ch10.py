@@ -7,8 +7,10 @@ import numpy as np
 from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_simple, ok,
                         run_cases, tuple_cases)
 from ._checking import rng as _rng
+from ._checking import compare  # noqa: F401
+from ._checking import backward_cases
 
-__all__ = ['check_conv_output_size', 'check_conv2d', 'check_max_pool']
+__all__ = ['check_conv_output_size', 'check_conv2d', 'check_max_pool', 'check_conv2d_backward', 'check_max_pool_backward']
 
 
 def _conv_output_size(n, kernel_size, stride, padding):
@@ -126,3 +128,87 @@ def check_max_pool(fn):
                   (wrong_reshape, "the reshape mixes windows: reshape to "
                                   "(H_out, size, W_out, size) and take the max over axes "
                                   "1 and 3")])
+
+
+def _xcorr(image, kernel):
+    kh, kw = kernel.shape
+    H, W = image.shape[0] - kh + 1, image.shape[1] - kw + 1
+    windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw))
+    return np.einsum("ijkl,kl->ij", windows, kernel)
+
+
+def _xcorr_backward(image, kernel, d_out):
+    kh, kw = kernel.shape
+    d_kernel = _xcorr(image, d_out)                       # correlate input with dZ
+    padded = np.pad(d_out, ((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    d_image = _xcorr(padded, kernel[::-1, ::-1])           # full conv, flipped kernel
+    return d_image, d_kernel
+
+
+@exercise_check
+def check_conv2d_backward(forward, backward):
+    """Check a convolution layer's backward pass (one channel, stride 1, no padding).
+
+    ``forward(image, kernel) -> Z``, the cross-correlation
+    ``Z[i, j] = sum(kernel * image[i:i+kh, j:j+kw])``;
+    ``backward(image, kernel, d_out) -> (d_image, d_kernel)``, the gradients of
+    ``sum(Z * d_out)``. The backward is compared with the book's and with
+    finite differences of your forward.
+    """
+    gen = _rng(23)
+    cases = []
+    for H, W, kh, kw in ((4, 4, 2, 2), (5, 6, 3, 2), (6, 6, 3, 3), (3, 5, 1, 3)):
+        cases.append({"image": gen.normal(size=(H, W)), "kernel": gen.normal(size=(kh, kw)),
+                      "d_out": gen.normal(size=(H - kh + 1, W - kw + 1))})
+    mistakes = [(lambda image, kernel, d_out: (_xcorr(np.pad(d_out, ((kernel.shape[0] - 1,) * 2,
+                                                                     (kernel.shape[1] - 1,) * 2)),
+                                                      kernel), _xcorr(image, d_out)),
+                 "d_image is a FULL convolution of d_out with the kernel rotated by 180 degrees "
+                 "(kernel[::-1, ::-1]); you used the kernel unflipped"),
+                (lambda image, kernel, d_out: (_xcorr_backward(image, kernel, d_out)[0],
+                                               _xcorr(d_out, image)[:kernel.shape[0],
+                                                                    :kernel.shape[1]]),
+                 "d_kernel[a, b] = sum over (i, j) of image[i+a, j+b] * d_out[i, j]: "
+                 "correlate the IMAGE with d_out")]
+    return backward_cases("check_conv2d_backward", forward, backward, cases,
+                          lambda image, kernel: _xcorr(image, kernel), _xcorr_backward,
+                          ("d_image", "d_kernel"), mistakes=mistakes, rtol=1e-6, atol=1e-9)
+
+
+def _pool_backward(X, size, d_out):
+    Ho, Wo = X.shape[0] // size, X.shape[1] // size
+    windows = X[:Ho * size, :Wo * size].reshape(Ho, size, Wo, size)
+    is_max = windows == windows.max(axis=(1, 3), keepdims=True)
+    dX = np.zeros_like(X, dtype=float)
+    dX[:Ho * size, :Wo * size] = (is_max * d_out[:, None, :, None]).reshape(Ho * size, Wo * size)
+    return (dX,)
+
+
+@exercise_check
+def check_max_pool_backward(forward, backward):
+    """Check max pooling's backward pass.
+
+    ``forward(X, size) -> Z`` as in :func:`check_max_pool`;
+    ``backward(X, size, d_out) -> dX``: each window's gradient goes entirely to
+    the position of its maximum (inputs here have no ties), zeros elsewhere,
+    including rows and columns that no window covers.
+    """
+    gen = _rng(24)
+    cases = [{"X": gen.normal(size=(4, 4)), "size": 2, "d_out": gen.normal(size=(2, 2))},
+             {"X": gen.normal(size=(6, 6)), "size": 3, "d_out": gen.normal(size=(2, 2))},
+             {"X": gen.normal(size=(5, 7)), "size": 2, "d_out": gen.normal(size=(2, 3))}]
+    mistakes = [(lambda X, size, d_out: (np.kron(d_out, np.ones((size, size))) / size ** 2
+                                         if X.shape[0] % size == 0 == X.shape[1] % size
+                                         else np.pad(np.kron(d_out, np.ones((size, size))),
+                                                     ((0, X.shape[0] % size),
+                                                      (0, X.shape[1] % size))) / size ** 2,),
+                 "that is AVERAGE pooling's backward: max pooling sends each window's "
+                 "gradient only to its maximum"),
+                (lambda X, size, d_out: (np.pad(np.kron(d_out, np.ones((size, size))),
+                                                ((0, X.shape[0] % size),
+                                                 (0, X.shape[1] % size))),),
+                 "only the maximum of each window receives the gradient; the others get 0")]
+    return backward_cases("check_max_pool_backward", forward,
+                          lambda X, size, d_out: backward(X, size, d_out), cases,
+                          lambda X, size: _max_pool(X, size), _pool_backward, ("dX",),
+                          mistakes=mistakes)

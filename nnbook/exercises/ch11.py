@@ -10,7 +10,7 @@ from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_s
 from ._checking import rng as _rng
 from ..scratch import activations as _act
 
-__all__ = ['check_rnn_step', 'check_gru_step', 'check_clip_grad_norm']
+__all__ = ['check_rnn_step', 'check_gru_step', 'check_clip_grad_norm', 'check_lstm_step']
 
 
 def _rnn_step(x_t, h_prev, W_xh, W_hh, b):
@@ -141,3 +141,72 @@ def check_clip_grad_norm(fn):
                         "must stay as they are")
             fail(name, args, expected, got, hint, comparison=comparison)
     return ok(name, len(cases), notes)
+
+
+def _lstm_step(x_t, h_prev, c_prev, W_x, W_h, b):
+    H = h_prev.shape[1]
+    A = x_t @ W_x + h_prev @ W_h + b
+    i = _act.sigmoid(A[:, :H])
+    f = _act.sigmoid(A[:, H:2 * H])
+    g = np.tanh(A[:, 2 * H:3 * H])
+    o = _act.sigmoid(A[:, 3 * H:])
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c
+
+
+@exercise_check
+def check_lstm_step(fn):
+    """``fn(x_t, h_prev, c_prev, W_x, W_h, b) -> (h_t, c_t)``: one step of an LSTM
+    with gates stacked as PyTorch stacks them, (input i, forget f, cell g,
+    output o) along the columns of ``W_x`` (D, 4H) and ``W_h`` (H, 4H):
+    ``c_t = f * c_prev + i * g`` and ``h_t = o * tanh(c_t)``, with ``b`` (4H,)
+    the sum of torch's two bias vectors."""
+    gen = _rng(25)
+    cases = []
+    for N, D, H in ((1, 2, 2), (3, 4, 3), (4, 1, 5)):
+        cases.append({"x_t": gen.normal(size=(N, D)), "h_prev": gen.uniform(-1, 1, (N, H)),
+                      "c_prev": gen.normal(size=(N, H)), "W_x": gen.normal(size=(D, 4 * H)),
+                      "W_h": gen.normal(size=(H, 4 * H)), "b": gen.normal(size=4 * H)})
+
+    def gates(x_t, h_prev, W_x, W_h, b):
+        H = h_prev.shape[1]
+        A = x_t @ W_x + h_prev @ W_h + b
+        return (_act.sigmoid(A[:, :H]), _act.sigmoid(A[:, H:2 * H]), np.tanh(A[:, 2 * H:3 * H]),
+                _act.sigmoid(A[:, 3 * H:]))
+
+    def no_tanh_on_cell(x_t, h_prev, c_prev, W_x, W_h, b):
+        i, f, g, o = gates(x_t, h_prev, W_x, W_h, b)
+        c = f * c_prev + i * g
+        return o * c, c
+
+    def swapped_if(x_t, h_prev, c_prev, W_x, W_h, b):
+        i, f, g, o = gates(x_t, h_prev, W_x, W_h, b)
+        c = i * c_prev + f * g
+        return o * np.tanh(c), c
+
+    def order_ifog(x_t, h_prev, c_prev, W_x, W_h, b):   # columns read as (i, f, o, g)
+        H = h_prev.shape[1]
+        A = x_t @ W_x + h_prev @ W_h + b
+        i, f = _act.sigmoid(A[:, :H]), _act.sigmoid(A[:, H:2 * H])
+        o, g = _act.sigmoid(A[:, 2 * H:3 * H]), np.tanh(A[:, 3 * H:])
+        c = f * c_prev + i * g
+        return o * np.tanh(c), c
+
+    def sigmoid_candidate(x_t, h_prev, c_prev, W_x, W_h, b):
+        H = h_prev.shape[1]
+        A = x_t @ W_x + h_prev @ W_h + b
+        i, f, o = _act.sigmoid(A[:, :H]), _act.sigmoid(A[:, H:2 * H]), _act.sigmoid(A[:, 3 * H:])
+        c = f * c_prev + i * _act.sigmoid(A[:, 2 * H:3 * H])
+        return o * np.tanh(c), c
+
+    return tuple_cases(
+        "check_lstm_step", fn, cases, _lstm_step, ("h_t", "c_t"),
+        mistakes=[(no_tanh_on_cell, "h_t = o * tanh(c_t): squash the cell state before the "
+                                    "output gate"),
+                  (swapped_if, "the FORGET gate multiplies the old cell state and the INPUT "
+                               "gate the candidate: c_t = f * c_prev + i * g"),
+                  (order_ifog, "PyTorch stacks the gates as (i, f, g, o): the candidate g is "
+                               "the THIRD block of columns and the output gate the fourth"),
+                  (sigmoid_candidate, "the candidate g uses tanh, not the sigmoid: it must be "
+                                      "able to decrease the cell state")],
+        atol=1e-9)

@@ -7,8 +7,10 @@ import numpy as np
 from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_simple, ok,
                         run_cases, tuple_cases)
 from ._checking import rng as _rng
+from ._checking import backward_cases
+from ._checking import compare  # noqa: F401
 
-__all__ = ['check_layer_norm', 'check_attention']
+__all__ = ['check_layer_norm', 'check_attention', 'check_batch_norm_backward', 'check_layer_norm_backward']
 
 
 def _layer_norm(X, gamma, beta, eps=1e-5):
@@ -112,3 +114,83 @@ def check_attention(fn):
                    "d is the size of the queries and keys, Q.shape[-1], not of the values")],
         nonfinite_hint=("the scores are large here: subtract each row's maximum score before "
                         "exp() (a stable softmax), or exp() overflows to inf"))
+
+
+def _norm_forward(X, gamma, beta, eps, axis):
+    mu = X.mean(axis=axis, keepdims=True)
+    var = X.var(axis=axis, keepdims=True)
+    return gamma * (X - mu) / np.sqrt(var + eps) + beta
+
+
+def _norm_backward(X, gamma, beta, eps, d_out, axis):
+    mu = X.mean(axis=axis, keepdims=True)
+    var = X.var(axis=axis, keepdims=True)
+    X_hat = (X - mu) / np.sqrt(var + eps)
+    reduce = tuple(a for a in range(X.ndim) if a != X.ndim - 1)
+    d_gamma = (d_out * X_hat).sum(axis=reduce)
+    d_beta = d_out.sum(axis=reduce)
+    d_hat = d_out * gamma
+    dX = (d_hat - d_hat.mean(axis=axis, keepdims=True)
+          - X_hat * (d_hat * X_hat).mean(axis=axis, keepdims=True)) / np.sqrt(var + eps)
+    return dX, d_gamma, d_beta
+
+
+def _norm_cases(seed):
+    gen = _rng(seed)
+    return [{"X": gen.normal(size=(4, 3)) * 2 + 1, "gamma": gen.uniform(0.5, 2, 3),
+             "beta": gen.normal(size=3), "eps": 1e-5, "d_out": gen.normal(size=(4, 3))},
+            {"X": gen.normal(size=(8, 5)), "gamma": gen.uniform(0.5, 2, 5),
+             "beta": gen.normal(size=5), "eps": 1e-5, "d_out": gen.normal(size=(8, 5))},
+            {"X": gen.normal(size=(3, 6)) * 0.1, "gamma": np.ones(6), "beta": np.zeros(6),
+             "eps": 1e-3, "d_out": gen.normal(size=(3, 6))}]
+
+
+def _norm_mistakes(axis):
+    def no_mean_terms(X, gamma, beta, eps, d_out):
+        dX, dg, db = _norm_backward(X, gamma, beta, eps, d_out, axis)
+        var = X.var(axis=axis, keepdims=True)
+        return d_out * gamma / np.sqrt(var + eps), dg, db
+
+    def forgot_gamma(X, gamma, beta, eps, d_out):
+        dX, dg, db = _norm_backward(X, 1.0, beta, eps, d_out, axis)
+        return dX, _norm_backward(X, gamma, beta, eps, d_out, axis)[1], db
+
+    return [(no_mean_terms, "the mean and the variance depend on every input: dX = "
+                            "(d_hat - mean(d_hat) - x_hat * mean(d_hat * x_hat)) / sqrt(var + eps)"
+                            ", not only d_hat / sqrt(var + eps)"),
+            (forgot_gamma, "the upstream gradient reaches x_hat multiplied by gamma: "
+                           "d_hat = d_out * gamma")]
+
+
+@exercise_check
+def check_batch_norm_backward(forward, backward):
+    """Check batch normalization's backward pass in training mode.
+
+    ``forward(X, gamma, beta, eps) -> Y`` normalizes each feature (column) of
+    ``X`` (N, D) with the batch's mean and biased variance, then scales by
+    ``gamma`` and shifts by ``beta`` (D,);
+    ``backward(X, gamma, beta, eps, d_out) -> (dX, d_gamma, d_beta)``.
+    Compared with the book's gradients and with finite differences of your
+    forward (the batch statistics are part of the function).
+    """
+    return backward_cases(
+        "check_batch_norm_backward", forward, backward, _norm_cases(26),
+        lambda X, gamma, beta, eps: _norm_forward(X, gamma, beta, eps, 0),
+        lambda X, gamma, beta, eps, d_out: _norm_backward(X, gamma, beta, eps, d_out, 0),
+        ("dX", "d_gamma", "d_beta"), mistakes=_norm_mistakes(0), rtol=1e-6, atol=1e-9)
+
+
+@exercise_check
+def check_layer_norm_backward(forward, backward):
+    """Check layer normalization's backward pass.
+
+    ``forward(X, gamma, beta, eps) -> Y`` normalizes each row of ``X`` (N, D)
+    over its D features (as :func:`check_layer_norm`);
+    ``backward(X, gamma, beta, eps, d_out) -> (dX, d_gamma, d_beta)``, with
+    ``d_gamma`` and ``d_beta`` summed over the rows.
+    """
+    return backward_cases(
+        "check_layer_norm_backward", forward, backward, _norm_cases(27),
+        lambda X, gamma, beta, eps: _norm_forward(X, gamma, beta, eps, -1),
+        lambda X, gamma, beta, eps, d_out: _norm_backward(X, gamma, beta, eps, d_out, -1),
+        ("dX", "d_gamma", "d_beta"), mistakes=_norm_mistakes(-1), rtol=1e-6, atol=1e-9)
