@@ -45,6 +45,8 @@ clean-cache:
 clean:
 	rm -rf _build
 
-# Cold build, cached rebuild and per-page execution times, against their bars.
+# Scratch (NumPy) vs PyTorch training speed, one thread each, against their bars;
+# then the cold build, cached rebuild and per-page execution times, against theirs.
 bench: $(STAMP)
+	$(PY) benchmarks/speed_benchmark.py
 	$(PY) benchmarks/build_benchmark.py

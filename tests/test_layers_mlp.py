@@ -146,7 +146,7 @@ def test_mlp_rejects_bad_input():
         mlp.forward(np.array([[0.0, np.nan, 1.0]]))
     with pytest.raises(ValueError, match="same number of samples"):
         mlp.fit(np.zeros((5, 3)), np.zeros(4, dtype=int))
-    with pytest.raises(ValueError, match=r"labels must be class indices in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"y must be class indices in \[0, 1\]"):
         mlp.fit(np.zeros((3, 3)), np.array([0, 1, 2]), verbose=False)
 
 

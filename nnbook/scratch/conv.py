@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_float_array, make_rng, standard_normal
-from .layers import Layer, Parameter
+from .layers import Layer, Parameter, _check_grad
 
 
 def _pair(value, name: str, *, minimum: int = 1) -> tuple[int, int]:
@@ -132,8 +132,8 @@ def _in_chunks(forward, X, chunk: int):
 
 def _check_images(X, name: str, channels: int | None, layer: str) -> np.ndarray:
     """``X`` as a float array of shape ``(N, C, H, W)``, with ``channels``
-    channels if given; finite values only."""
-    X = as_float_array(X, name)
+    channels if given; finite values only. float32 stays float32."""
+    X = as_float_array(X, name, dtype=None)
     if X.ndim != 4:
         want = f"(N, {channels}, H, W)" if channels else "(N, C, H, W)"
         raise ValueError(f"{layer}: {name} must be 4-D with shape {want}, got shape {X.shape}")
@@ -183,6 +183,7 @@ class Conv2D(Layer):
     """
 
     eval_chunk = 256
+    _skips_input_grad = True        # backward(dZ, input_grad=False) skips col2im
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
                  padding=0, init: str = "he", seed=None):
@@ -228,14 +229,20 @@ class Conv2D(Layer):
         self._cache = (X.shape, cols) if self.training else None
         return Z_mat.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3)
 
-    def backward(self, dZ):
+    def backward(self, dZ, input_grad: bool = True):
+        r"""Add :math:`dZ_{mat}\,\mathrm{cols}^\top` to ``W.grad`` and the column sums
+        to ``b.grad``; return :math:`\mathrm{col2im}(W_{mat}^\top dZ_{mat})` (``None``
+        with ``input_grad=False``: the first layer's input needs no gradient)."""
         if self._cache is None:
             raise RuntimeError("Conv2D.backward called before forward in training mode")
         X_shape, cols = self._cache
         F = self.out_channels
+        dZ = _check_grad(dZ, self.output_shape(X_shape), "dZ", "Conv2D")
         dZ_mat = dZ.transpose(1, 0, 2, 3).reshape(F, -1)                # (F, N*Ho*Wo)
         self.W.grad += (dZ_mat @ cols.T).reshape(self.W.shape)
         self.b.grad += dZ_mat.sum(axis=1)
+        if not input_grad:
+            return None
         dcols = self.W.data.reshape(F, -1).T @ dZ_mat                   # (C*kh*kw, N*Ho*Wo)
         return col2im(dcols, X_shape, self.kernel_size, self.stride, self.padding)
 

@@ -13,22 +13,45 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations as act
-from ._validate import check_features, make_rng, standard_normal
+from ._validate import (FLOAT_DTYPES, as_float_array, check_choice, check_features, check_int,
+                        check_number, float_dtype, make_rng, standard_normal)
 
 
 class Parameter:
-    """A trainable array ``data`` with a gradient ``grad`` of the same shape."""
+    """A trainable array ``data`` with a gradient ``grad`` of the same shape.
+
+    ``data`` is stored as float64 unless ``dtype=np.float32`` (:meth:`astype`
+    converts it later; ``Sequential.fit`` does so for float32 data).
+    """
 
     __slots__ = ("data", "grad", "name")
 
-    def __init__(self, data, name: str = ""):
-        self.data = np.asarray(data, dtype=float)
+    def __init__(self, data, name: str = "", dtype=None):
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {name!r}")
+        dtype = np.float64 if dtype is None else float_dtype(dtype)
+        self.data = as_float_array(data, "data", dtype=dtype, allow_nan=True)
         self.grad = np.zeros_like(self.data)
         self.name = name
 
     @property
     def shape(self):
+        """The shape of ``data`` (and of ``grad``)."""
         return self.data.shape
+
+    @property
+    def dtype(self):
+        """The dtype of ``data`` (float32 or float64)."""
+        return self.data.dtype
+
+    def astype(self, dtype) -> "Parameter":
+        """Convert ``data`` and ``grad`` to ``dtype`` (float32 or float64) in place
+        of the old arrays; returns ``self``. A no-op when the dtype already matches."""
+        dtype = float_dtype(dtype)
+        if self.data.dtype != dtype:
+            self.data = self.data.astype(dtype)
+            self.grad = self.grad.astype(dtype)
+        return self
 
     def __repr__(self):
         return f"Parameter({self.name or 'unnamed'}, shape={self.data.shape})"
@@ -43,6 +66,8 @@ def init_weights(n_in: int, n_out: int, init: str = "he", seed=None) -> np.ndarr
     - ``"small"``: :math:`0.01\\,\\mathcal N(0, 1)`, the seed notebook's choice;
     - ``"zeros"``: all zeros, to show why symmetric weights cannot learn.
     """
+    n_in, n_out = check_int(n_in, "n_in", low=1), check_int(n_out, "n_out", low=1)
+    check_choice(init, "init", ("he", "xavier", "small", "zeros"))
     rng = make_rng(seed)
     shape = (n_in, n_out)
     if init == "he":
@@ -56,22 +81,85 @@ def init_weights(n_in: int, n_out: int, init: str = "he", seed=None) -> np.ndarr
     raise ValueError(f"init must be one of 'he', 'xavier', 'small', 'zeros', got {init!r}")
 
 
+def _check_grad(grad, expected_shape, name: str, layer: str) -> np.ndarray:
+    """The incoming gradient of a ``backward`` call: a float array with the
+    shape of the layer's last output."""
+    if type(grad) is not np.ndarray or grad.dtype not in FLOAT_DTYPES:
+        grad = as_float_array(grad, name, dtype=None, allow_nan=True)
+    if grad.shape != tuple(expected_shape):
+        raise ValueError(f"{layer}.backward: {name} must have the shape of the layer's last "
+                         f"output, {tuple(expected_shape)}, got {grad.shape}")
+    return grad
+
+
 class Layer:
-    """Base class: a layer maps ``X`` to an output and back-propagates gradients."""
+    """Base class: a layer maps ``X`` to an output and back-propagates gradients.
+
+    Subclasses implement ``forward(X)`` (caching what the backward pass needs)
+    and ``backward(grad_out)`` (returning the gradient with respect to ``X``
+    and adding parameter gradients into each ``Parameter.grad``). Layers
+    without parameters inherit ``parameters() == []``. ``training`` switches
+    behaviour that differs between training and evaluation (dropout, batch
+    norm); :meth:`~nnbook.scratch.mlp.Sequential.train` and ``eval`` set it.
+    """
 
     training = True
 
     def parameters(self) -> list[Parameter]:
+        """The layer's trainable parameters (none for the base class)."""
         return []
 
     def forward(self, X):
+        """The layer's output for the batch ``X``."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
 
     def backward(self, grad_out):
+        """The gradient with respect to the input, given the gradient ``grad_out``
+        with respect to the output; adds into every ``Parameter.grad``."""
         raise NotImplementedError(f"{type(self).__name__} must implement backward")
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the layer's parameters by name (``{"W": ..., "b": ...}``),
+        like ``torch.nn.Module.state_dict``; cached activations are not included."""
+        return {_param_key(p, i): p.data.copy() for i, p in enumerate(self.parameters())}
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> None:
+        """Copy arrays from ``state_dict`` (as returned by :meth:`state_dict`)
+        into the parameters, checking the keys (all of them when ``strict``)
+        and the shapes; raises ``KeyError``/``ValueError`` naming them."""
+        _load_params(self, state_dict, strict, type(self).__name__)
 
     def __call__(self, X):
         return self.forward(X)
+
+
+def _param_key(p, index: int) -> str:
+    return p.name or f"param{index}"
+
+
+def _load_params(owner, state_dict, strict: bool, where: str) -> None:
+    if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+        raise TypeError(f"state_dict must be a mapping of names to arrays, got "
+                        f"{type(state_dict).__name__}")
+    own = owner.state_dict()
+    params = dict(zip(own, owner.parameters()))
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    if strict and (missing or unexpected):
+        raise KeyError(f"Error(s) in loading state_dict for {where}: missing keys "
+                       f"{missing}, unexpected keys {unexpected}")
+    arrays = {}
+    for key, p in params.items():
+        if key not in state_dict:
+            continue
+        value = as_float_array(state_dict[key], f"state_dict[{key!r}]", dtype=None,
+                               allow_nan=True)
+        if value.shape != p.data.shape:
+            raise ValueError(f"Error in loading state_dict for {where}: {key!r} must have "
+                             f"shape {p.data.shape}, got {value.shape}")
+        arrays[key] = value
+    for key, value in arrays.items():              # all checked: now copy
+        params[key].data[...] = value
 
 
 class Dense(Layer):
@@ -85,26 +173,45 @@ class Dense(Layer):
         \frac{\partial L}{\partial X} = dZ\, W^\top .
     """
 
-    def __init__(self, n_in: int, n_out: int, init: str = "he", seed=None):
-        self.n_in, self.n_out = int(n_in), int(n_out)
-        self.W = Parameter(init_weights(self.n_in, self.n_out, init, seed), "W")
-        self.b = Parameter(np.zeros(self.n_out), "b")
+    _skips_input_grad = True        # backward(dZ, input_grad=False) skips dZ W^T
+
+    def __init__(self, n_in: int, n_out: int, init: str = "he", seed=None, dtype=None):
+        self.n_in, self.n_out = check_int(n_in, "n_in", low=1), check_int(n_out, "n_out", low=1)
+        self.W = Parameter(init_weights(self.n_in, self.n_out, init, seed), "W", dtype)
+        self.b = Parameter(np.zeros(self.n_out), "b", dtype)
         self._X = None
 
     def parameters(self):
+        """``[W, b]``."""
         return [self.W, self.b]
 
     def forward(self, X):
+        """:math:`Z = XW + b` for ``X`` of shape ``(N, n_in)`` (or ``(..., n_in)``)."""
+        if type(X) is not np.ndarray or X.dtype not in FLOAT_DTYPES:
+            X = as_float_array(X, "X", dtype=None)
+        if X.ndim < 1:
+            raise ValueError(f"X must have shape (N, {self.n_in}), got a scalar")
         check_features(X, self.n_in)
         self._X = X
-        return X @ self.W.data + self.b.data
+        Z = X @ self.W.data
+        Z += self.b.data
+        return Z
 
-    def backward(self, dZ):
+    def backward(self, dZ, input_grad: bool = True):
+        r"""Add :math:`X^\top dZ` to ``W.grad`` and :math:`\sum_n dZ_n` to ``b.grad``;
+        return :math:`dZ W^\top` (``None`` with ``input_grad=False``, which
+        ``Sequential.fit`` uses for the first layer: the data need no gradient)."""
         if self._X is None:
-            raise RuntimeError("Dense.backward called before forward")
-        self.W.grad += self._X.T @ dZ
-        self.b.grad += dZ.sum(axis=0)
-        return dZ @ self.W.data.T
+            raise RuntimeError("Dense.backward called before forward (in training mode)")
+        X = self._X
+        dZ = _check_grad(dZ, X.shape[:-1] + (self.n_out,), "dZ", "Dense")
+        if X.ndim != 2:                      # (..., n_in): fold the leading axes
+            X, dZ2 = X.reshape(-1, self.n_in), dZ.reshape(-1, self.n_out)
+        else:
+            dZ2 = dZ
+        self.W.grad += X.T @ dZ2
+        self.b.grad += dZ2.sum(axis=0)
+        return dZ @ self.W.data.T if input_grad else None
 
     def __repr__(self):
         return f"Dense({self.n_in} -> {self.n_out})"
@@ -114,19 +221,34 @@ class Activation(Layer):
     r"""Elementwise :math:`A = f(Z)`; backward is :math:`dZ = dA \odot f'(Z)`."""
 
     def __init__(self, name: str, **kwargs):
-        if name not in act.ACTIVATIONS:
+        if not isinstance(name, str) or name not in act.ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(act.ACTIVATIONS)}, "
                              f"got {name!r}")
+        unknown = set(kwargs) - ({"negative_slope"} if name == "leaky_relu" else set())
+        if unknown:
+            raise TypeError(f"Activation({name!r}) takes no argument(s) {sorted(unknown)}")
+        if "negative_slope" in kwargs:
+            kwargs["negative_slope"] = act._slope(kwargs["negative_slope"])
         self.name = name
         self.kwargs = kwargs
         self.f, self.f_prime = act.ACTIVATIONS[name]
         self._Z = None
 
     def forward(self, Z):
+        """:math:`A = f(Z)`, elementwise; ``Z`` is cached for the backward pass."""
+        Z = act._float(Z, "Z")
         self._Z = Z
+        if self.name == "relu":
+            return np.maximum(Z, 0)              # what act.relu computes, without re-checks
         return self.f(Z, **self.kwargs)
 
     def backward(self, dA):
+        r""":math:`dZ = dA \odot f'(Z)`."""
+        if self._Z is None:
+            raise RuntimeError(f"Activation({self.name!r}).backward called before forward")
+        dA = _check_grad(dA, self._Z.shape, "dA", "Activation")
+        if self.name == "relu":
+            return dA * (self._Z > 0)            # ReLU'(Z) is the mask Z > 0
         return dA * self.f_prime(self._Z, **self.kwargs)
 
     def __repr__(self):
@@ -139,21 +261,28 @@ class Dropout(Layer):
     unchanged; at evaluation time, the identity."""
 
     def __init__(self, p: float = 0.5, seed=None):
-        if not 0 <= p < 1:
-            raise ValueError(f"p must be in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = check_number(p, "p", low=0, high=1, high_open=True)
         self.rng = make_rng(seed)
         self._mask = None
+        self._shape = None
 
     def forward(self, X):
+        """``X`` times a random mask of 0 and ``1/(1-p)`` in training; ``X`` itself
+        in evaluation mode."""
+        X = act._float(X, "X")
+        self._shape = X.shape
         if not self.training or self.p == 0:
             self._mask = None
             return X
         keep = self.rng.random(X.shape) >= self.p
-        self._mask = keep / (1.0 - self.p)
+        self._mask = (keep / (1.0 - self.p)).astype(X.dtype, copy=False)
         return X * self._mask
 
     def backward(self, dA):
+        """``dA`` times the same mask as the forward pass."""
+        if self._shape is None:
+            raise RuntimeError("Dropout.backward called before forward")
+        dA = _check_grad(dA, self._shape, "dA", "Dropout")
         return dA if self._mask is None else dA * self._mask
 
     def __repr__(self):

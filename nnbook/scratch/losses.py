@@ -16,9 +16,14 @@ _EPS = 1e-12
 
 
 def _pair(y_pred, y_true, name_pred="y_pred", name_true="y_true"):
-    y_pred = as_float_array(y_pred, name_pred)
-    y_true = as_float_array(y_true, name_true)
+    """Both as float arrays of the same shape; float32 predictions stay float32
+    (and the targets follow them), anything else is float64."""
+    y_pred = as_float_array(y_pred, name_pred, dtype=None)
+    y_true = as_float_array(y_true, name_true, dtype=y_pred.dtype)
     check_same_shape(y_pred, y_true, name_pred, name_true)
+    if y_pred.size == 0:
+        raise ValueError(f"{name_pred} and {name_true} must hold at least one value, "
+                         f"got shape {y_pred.shape}")
     return y_pred, y_true
 
 
@@ -79,14 +84,19 @@ def binary_cross_entropy_with_logits_grad(logits, y_true) -> np.ndarray:
 
 
 def _logits_labels(logits, labels):
-    logits = as_float_array(logits, "logits", ndim=2)
+    logits = as_float_array(logits, "logits", ndim=2, dtype=None)
+    if logits.shape[0] == 0 or logits.shape[1] == 0:
+        raise ValueError(f"logits must have shape (N, C) with N >= 1 and C >= 1, "
+                         f"got {logits.shape}")
     labels = as_labels(labels, "labels", n_classes=logits.shape[1], n_samples=logits.shape[0])
     return logits, labels
 
 
 def log_softmax(logits, axis: int = -1) -> np.ndarray:
     r""":math:`\log \mathrm{softmax}(z)_i = z_i - \max_j z_j - \log\sum_j e^{z_j - \max_k z_k}`."""
-    z = np.asarray(logits, dtype=float)
+    z = as_float_array(logits, "logits", dtype=None, allow_nan=True)
+    if z.ndim == 0:
+        raise ValueError("logits must have at least one axis, got a scalar")
     shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -110,6 +120,20 @@ def softmax_cross_entropy_grad(logits, labels) -> np.ndarray:
     return grad / len(labels)
 
 
+def _softmax_cross_entropy_and_grad(logits, labels):
+    """Loss and gradient of :func:`softmax_cross_entropy` from one softmax,
+    for inputs already checked (used inside ``Sequential.fit``)."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    rows = np.arange(len(labels))
+    loss = float(np.mean(np.log(total[:, 0]) - shifted[rows, labels]))
+    e /= total
+    e[rows, labels] -= 1.0
+    e /= len(labels)
+    return loss, e
+
+
 #: name -> (loss, gradient)
 LOSSES = {
     "mse": (mse, mse_grad),
@@ -126,7 +150,7 @@ def get_loss(loss):
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
         return LOSSES[loss]
-    if isinstance(loss, tuple) and len(loss) == 2 and all(map(callable, loss)):
+    if isinstance(loss, (tuple, list)) and len(loss) == 2 and all(map(callable, loss)):
         return loss
     raise TypeError("loss must be a name or a (loss, gradient) pair of callables, "
                     f"got {loss!r}")

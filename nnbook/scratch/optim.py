@@ -12,32 +12,63 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_positive
+from ._validate import check_number, check_positive
+
+
+def _buffer(state, key, like):
+    """``state[key]``, a work array shaped and typed like ``like``: allocated on
+    the first step (and again only if the parameter's dtype changes), so that
+    later steps compute in place without temporaries."""
+    buf = state.get(key)
+    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+        buf = state[key] = np.zeros_like(like)
+    return buf
 
 
 class Optimizer:
+    """Base class: holds ``params`` (a list of ``Parameter``) and updates them in
+    place from their ``.grad`` on each :meth:`step`.
+
+    Subclasses implement ``_update(p, g, state)``. Every update runs in place
+    on the parameter's dtype (float32 parameters stay float32), using work
+    arrays kept in ``state``: a step allocates no temporaries.
+    """
+
     def __init__(self, params, lr: float, weight_decay: float = 0.0):
+        if isinstance(params, np.ndarray) or not hasattr(params, "__iter__"):
+            raise TypeError("params must be an iterable of Parameters (model.parameters()), "
+                            f"got {type(params).__name__}")
         self.params = list(params)
         if not self.params:
             raise ValueError("params must contain at least one Parameter, got an empty list")
         for p in self.params:
             if not (hasattr(p, "data") and hasattr(p, "grad")):
                 raise TypeError(f"params must be Parameters with .data and .grad, got {p!r}")
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError("params must not contain the same Parameter twice")
         self.lr = check_positive(lr, "lr")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = check_number(weight_decay, "weight_decay", low=0)
         self.t = 0
         self.state = [{} for _ in self.params]
+        self._decay_buffers: dict[int, np.ndarray] = {}
 
     def zero_grad(self):
+        """Set every parameter's gradient to zero (in place)."""
         for p in self.params:
             p.grad[...] = 0.0
 
     def _grad(self, p):
-        return p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        """The gradient the update uses: ``p.grad``, plus ``weight_decay * p.data``
+        (computed into a work array) when there is weight decay."""
+        if not self.weight_decay:
+            return p.grad
+        buf = _buffer(self._decay_buffers, id(p), p.data)
+        np.multiply(p.data, self.weight_decay, out=buf)
+        buf += p.grad
+        return buf
 
     def step(self):
+        """One update of every parameter from its current ``.grad``."""
         self.t += 1
         for p, state in zip(self.params, self.state):
             self._update(p, self._grad(p), state)
@@ -58,17 +89,20 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.0,
                  weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = check_number(momentum, "momentum", low=0, high=1, high_open=True)
 
     def _update(self, p, g, state):
         if self.momentum:
             v = state.get("v")
-            v = g.copy() if v is None else self.momentum * v + g
-            state["v"] = v
+            if v is None or v.dtype != p.data.dtype:
+                v = state["v"] = np.array(g, dtype=p.data.dtype)      # v_1 = g_1
+            else:
+                v *= self.momentum
+                v += g
             g = v
-        p.data -= self.lr * g
+        buf = _buffer(state, "work", p.data)
+        np.multiply(g, self.lr, out=buf)
+        p.data -= buf
 
 
 class Momentum(SGD):
@@ -90,13 +124,22 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
-        self.alpha, self.eps = float(alpha), float(eps)
+        self.alpha = check_number(alpha, "alpha", low=0, high=1, high_open=True)
+        self.eps = check_positive(eps, "eps")
 
     def _update(self, p, g, state):
-        s = state.setdefault("s", np.zeros_like(p.data))
+        s = _buffer(state, "s", p.data)
+        buf = _buffer(state, "work", p.data)
+        denom = _buffer(state, "denom", p.data)
         s *= self.alpha
-        s += (1 - self.alpha) * g * g
-        p.data -= self.lr * g / (np.sqrt(s) + self.eps)
+        np.multiply(g, 1 - self.alpha, out=buf)
+        buf *= g
+        s += buf                                    # s = alpha s + (1 - alpha) g^2
+        np.sqrt(s, out=denom)
+        denom += self.eps
+        np.multiply(g, self.lr, out=buf)
+        buf /= denom
+        p.data -= buf                               # theta -= lr g / (sqrt(s) + eps)
 
 
 class Adam(Optimizer):
@@ -112,21 +155,32 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
-        self.beta1, self.beta2 = map(float, betas)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.beta1, self.beta2 = (check_number(b, f"betas[{i}]") for i, b in enumerate(betas))
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError(f"betas must be in [0, 1), got {tuple(betas)!r}")
-        self.eps = float(eps)
+        self.eps = check_positive(eps, "eps")
 
     def _update(self, p, g, state):
-        m = state.setdefault("m", np.zeros_like(p.data))
-        v = state.setdefault("v", np.zeros_like(p.data))
+        m = _buffer(state, "m", p.data)
+        v = _buffer(state, "v", p.data)
+        buf = _buffer(state, "work", p.data)
+        denom = _buffer(state, "denom", p.data)
         m *= self.beta1
-        m += (1 - self.beta1) * g
+        np.multiply(g, 1 - self.beta1, out=buf)
+        m += buf                                    # m = beta1 m + (1 - beta1) g
         v *= self.beta2
-        v += (1 - self.beta2) * g * g
-        m_hat = m / (1 - self.beta1 ** self.t)
-        v_hat = v / (1 - self.beta2 ** self.t)
-        p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        np.multiply(g, 1 - self.beta2, out=buf)
+        buf *= g
+        v += buf                                    # v = beta2 v + (1 - beta2) g^2
+        np.divide(m, 1 - self.beta1 ** self.t, out=buf)
+        buf *= self.lr                              # lr * m_hat
+        np.divide(v, 1 - self.beta2 ** self.t, out=denom)
+        np.sqrt(denom, out=denom)
+        denom += self.eps                           # sqrt(v_hat) + eps
+        buf /= denom
+        p.data -= buf                               # theta -= lr m_hat / (sqrt(v_hat) + eps)
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
