@@ -51,24 +51,83 @@ def relative_error(a, b, eps: float = 1e-12) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), eps))
 
 
-def check_gradients(model, X, y, loss="mse", h: float = 1e-6) -> dict[str, float]:
+def check_gradients(model, X, y, loss="softmax_cross_entropy", h: float = 1e-6,
+                    max_entries: int | None = 500, seed=0,
+                    verbose: bool = False) -> dict[str, float]:
     """Compare ``model``'s backpropagated gradients with numerical ones.
 
     ``model`` is any object with ``forward``, ``backward``, ``zero_grad`` and
-    ``parameters()`` (an :class:`~nnbook.scratch.mlp.MLP`, say); dropout
-    should be off. Returns ``{"layer0.W": error, ...}``, the relative error of
-    each parameter.
+    ``parameters()`` (an :class:`~nnbook.scratch.mlp.MLP`, say). Returns
+    ``{"W1": error, "b1": ..., "W2": ...}``, the relative error of each
+    parameter (numbered per name, in order).
+
+    The check always runs in float64 (a float32 model is converted for the
+    check and back afterwards), with every ``Dropout`` layer switched off
+    (its random mask would change between the two evaluations of a central
+    difference). ``loss`` defaults to ``fit``'s. A parameter with more than
+    ``max_entries`` entries is checked on that many entries drawn at random
+    (``seed``); ``None`` checks every entry (two forward passes each).
+    ``verbose=True`` prints one line per parameter.
     """
+    from ._validate import as_float_array, check_int, check_positive, make_rng
+
     loss_fn, _ = get_loss(loss)
-    model.loss_and_backward(X, y, loss)
-    analytic = [p.grad.copy() for p in model.parameters()]
+    h = check_positive(h, "h")
+    if max_entries is not None:
+        max_entries = check_int(max_entries, "max_entries", low=1)
+    for method in ("forward", "backward", "parameters", "loss_and_backward"):
+        if not callable(getattr(model, method, None)):
+            raise TypeError(f"model must have a {method}() method (a scratch Sequential or "
+                            f"MLP), got {type(model).__name__}")
+    X = as_float_array(X, "X")
+    rng = make_rng(seed)
+    params = list(model.parameters())
+    if not params:
+        raise ValueError("model has no parameters to check")
+    dtypes = [p.data.dtype for p in params]
+    dropouts = [layer for layer in getattr(model, "layers", [])
+                if type(layer).__name__ == "Dropout" and layer.training]
+    for layer in dropouts:
+        layer.training = False
+    try:
+        for p in params:
+            if p.data.dtype != np.float64:
+                p.data, p.grad = p.data.astype(np.float64), p.grad.astype(np.float64)
+        model.loss_and_backward(X, y, loss)
+        analytic = [p.grad.copy() for p in params]
 
-    def f():
-        return loss_fn(model.forward(X), y)
+        def f():
+            return loss_fn(model.forward(X), y)
 
-    errors, counts = {}, {}
-    for p, g in zip(model.parameters(), analytic):
-        counts[p.name] = counts.get(p.name, 0) + 1
-        numeric = numerical_gradient(f, p.data, h)
-        errors[f"{p.name}{counts[p.name]}"] = relative_error(g, numeric)
-    return errors
+        errors, counts = {}, {}
+        for p, g in zip(params, analytic):
+            counts[p.name] = counts.get(p.name, 0) + 1
+            key = f"{p.name}{counts[p.name]}"
+            if max_entries is None or p.data.size <= max_entries:
+                numeric = numerical_gradient(f, p.data, h)
+                errors[key] = relative_error(g, numeric)
+            else:
+                idx = np.sort(rng.choice(p.data.size, size=max_entries, replace=False)
+                              if hasattr(rng, "choice") else rng.permutation(p.data.size)
+                              [:max_entries])
+                flat = p.data.reshape(-1)
+                numeric = np.empty(len(idx))
+                for k, i in enumerate(idx):
+                    old = flat[i]
+                    flat[i] = old + h
+                    f_plus = f()
+                    flat[i] = old - h
+                    f_minus = f()
+                    flat[i] = old
+                    numeric[k] = (f_plus - f_minus) / (2 * h)
+                errors[key] = relative_error(g.reshape(-1)[idx], numeric)
+            if verbose:
+                print(f"{key}: relative error {errors[key]:.2e} "
+                      f"({min(p.data.size, max_entries or p.data.size)} entries)", flush=True)
+        return errors
+    finally:
+        for p, dtype in zip(params, dtypes):
+            if p.data.dtype != dtype:
+                p.data, p.grad = p.data.astype(dtype), p.grad.astype(dtype)
+        for layer in dropouts:
+            layer.training = True
