@@ -183,4 +183,30 @@ class Adam(Optimizer):
         p.data -= buf                               # theta -= lr m_hat / (sqrt(v_hat) + eps)
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}
+class AdamW(Adam):
+    r"""AdamW (Loshchilov and Hutter, 2019): Adam with *decoupled* weight decay.
+
+    .. math::
+        \theta \leftarrow (1 - \eta\lambda)\,\theta, \text{ then the Adam step on } g_t
+
+    ``Adam(weight_decay=lambda)`` adds :math:`\lambda\theta` to the gradient
+    (an L2 penalty), so the decay is divided by :math:`\sqrt{\hat v}` like the
+    rest of the step; AdamW shrinks every weight by the same factor instead.
+    The default ``weight_decay=0.01`` is ``torch.optim.AdamW``'s.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    def _grad(self, p):
+        return p.grad                   # no L2 term: the decay is applied in _update
+
+    def _update(self, p, g, state):
+        if self.weight_decay:
+            p.data *= 1.0 - self.lr * self.weight_decay
+        super()._update(p, g, state)
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam,
+              "adamw": AdamW}
