@@ -101,11 +101,15 @@ def _open(page, url):
 
 
 # What one visit of a page reads: light mode first, then dark mode.
-_READ_LIGHT = """() => {
+_READ_LIGHT = r"""() => {
   const article = document.querySelector('article') || document.body;
+  // Code the reader may read: cell sources (hidden solutions opened too) and
+  // literalinclude blocks; printed outputs are not code.
+  article.querySelectorAll('details').forEach(d => { d.open = true; });
   const code = [...article.querySelectorAll('div.cell_input pre, div.highlight pre')]
+    .filter(e => !e.closest('.cell_output'))
     .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
-    .map(e => ({line: e.innerText.split('\\n').reduce((a, b) => a.length >= b.length ? a : b, ''),
+    .map(e => ({line: e.innerText.split('\n').reduce((a, b) => a.length >= b.length ? a : b, ''),
                 over: e.scrollWidth - e.clientWidth}));
   return {
     title: (article.querySelector('h1') || {innerText: ''}).innerText.replace(/[#\u00b6\s]+$/, ''),
@@ -181,7 +185,8 @@ def search(page, base_url):
     """The site's own search (Sphinx's searchtools.js), run in the browser on one
     visit of search.html: returns the documents a query finds."""
     _open(page, base_url + "search.html")
-    page.wait_for_function("() => window.Search && Search.hasIndex()", timeout=15000)
+    page.wait_for_function("() => typeof Search !== 'undefined' && Search.hasIndex()",
+                           timeout=15000)
 
     def run(word: str) -> list[str]:
         return page.evaluate("""(word) => {
