@@ -197,6 +197,11 @@ def accuracy_standard_error(accuracy, n: int) -> float:
 def format_mean_sd(values: Iterable, digits: int = 3, scale: float = 1.0,
                    unit: str = "") -> str:
     """``"0.912 ± 0.004"`` for per-seed results (``scale=100, unit="%"`` for percents)."""
+    if isinstance(digits, bool) or not isinstance(digits, numbers.Integral) or digits < 0:
+        raise ValueError(f"digits must be an integer >= 0, got {digits!r}")
+    scale = _as_number("scale", scale)
+    if not isinstance(unit, str):
+        raise TypeError(f"unit must be a string, got {unit!r}")
     mean, sd = mean_sd(values)
     return f"{mean * scale:.{digits}f} ± {sd * scale:.{digits}f}{unit}"
 

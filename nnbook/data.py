@@ -135,7 +135,12 @@ def load_mnist(root=None, download: bool = True, seed: int = 0) -> MNISTData:
         raise TypeError(f"download must be True or False, got {download!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    explicit = root is not None
     root = Path(root).expanduser() if root is not None else default_cache_dir()
+    if explicit and not download and not root.exists():
+        raise FileNotFoundError(f"root {str(root)!r} does not exist (with download=False "
+                                "nothing is downloaded into it); check the path, or pass "
+                                "download=True to create it")
     if root.exists() and not root.is_dir():
         raise NotADirectoryError(f"root must be a directory, got the file {root}")
     raw = root / "MNIST" / "raw"

@@ -68,20 +68,56 @@ def plot_decision_boundary(predict, X, y, ax=None, title: str | None = None,
     """Shade the regions that ``predict`` assigns to each class, over the
     2-D points ``X`` coloured by their labels ``y``.
 
-    ``predict`` maps an ``(M, 2)`` array to ``M`` integer labels.
+    ``predict`` maps an ``(M, 2)`` array to ``M`` integer labels (a scratch
+    model's ``predict_labels``; a model with a ``predict_labels`` method may be
+    passed itself). ``resolution`` is the number of grid points per axis.
     """
-    X = np.asarray(X, dtype=float)
+    if hasattr(predict, "predict_labels"):
+        predict = predict.predict_labels
+    if not callable(predict):
+        raise TypeError(f"predict must be a function from an (M, 2) array to M labels "
+                        f"(e.g. model.predict_labels), got {predict!r}")
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)):
+        raise TypeError(f"resolution must be an integer >= 2, got {resolution!r}")
+    if resolution < 2:
+        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    if isinstance(padding, bool) or not isinstance(padding, (int, float, np.number)) or not (
+            np.isfinite(padding) and padding >= 0):
+        raise ValueError(f"padding must be a finite number >= 0, got {padding!r}")
+    X = np.asarray(X)
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"X must be a numeric array of shape (N, 2), got dtype {X.dtype}")
+    X = X.astype(float)
     y = np.asarray(y).reshape(-1)
-    if X.ndim != 2 or X.shape[1] != 2:
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
         raise ValueError(f"X must have shape (N, 2) to be drawn in the plane, got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values")
     if len(y) != len(X):
         raise ValueError(f"y must have one label per point ({len(X)}), got {len(y)}")
+    if not (np.issubdtype(y.dtype, np.integer) or (np.issubdtype(y.dtype, np.floating)
+                                                   and np.all(y == np.round(y)))) or (
+            y.min() < 0 or y.max() >= len(CLASS_COLORS)):
+        raise ValueError(f"y must hold integer class labels in 0..{len(CLASS_COLORS) - 1}, "
+                         f"got {y[:5]!r}...")
     ax = _axes(ax)
     x0, x1 = X[:, 0].min() - padding, X[:, 0].max() + padding
     y0, y1 = X[:, 1].min() - padding, X[:, 1].max() + padding
     xx, yy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     grid = np.c_[xx.ravel(), yy.ravel()]
-    zz = np.asarray(predict(grid)).reshape(xx.shape)
+    zz = np.asarray(predict(grid))
+    if zz.ndim == 2 and zz.shape[1] == 1:
+        zz = zz[:, 0]
+    if zz.shape != (len(grid),):
+        raise ValueError(f"predict must return one label per point, shape ({len(grid)},), got "
+                         f"shape {zz.shape}: pass model.predict_labels (or the model) rather "
+                         f"than model.predict, which returns scores")
+    labels = zz.astype(float)
+    if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)) \
+            or labels.min() < 0 or labels.max() >= len(CLASS_COLORS):
+        raise ValueError("predict must return integer class labels in "
+                         f"0..{len(CLASS_COLORS) - 1}: pass model.predict_labels, not scores")
+    zz = zz.reshape(xx.shape)
     classes = np.unique(np.concatenate([np.unique(y), np.unique(zz)])).astype(int)
     colors = [class_color(c) for c in range(classes.max() + 1)]
     ax.contourf(xx, yy, zz, levels=np.arange(classes.max() + 2) - 0.5,
@@ -98,9 +134,22 @@ def plot_decision_boundary(predict, X, y, ax=None, title: str | None = None,
 
 def plot_history(history: dict, keys=None, ax=None, title: str | None = None,
                  ylabel: str = "loss", logy: bool = False):
-    """Plot per-epoch curves from a history dict (``{"loss": [...], ...}``)."""
+    """Plot per-epoch curves from a history dict (``{"loss": [...], ...}``).
+
+    ``keys`` chooses the curves (default: every key containing ``"loss"``);
+    ``logy`` puts the y axis on a log scale. Returns the axes.
+    """
+    if not isinstance(history, dict):
+        raise TypeError(f"history must be a dict of per-epoch lists (what fit returns), got "
+                        f"{type(history).__name__}")
+    keys = list(keys) if keys is not None else [k for k in history if "loss" in k]
+    if not keys:
+        raise ValueError(f"keys is empty: history has no key containing 'loss' "
+                         f"(keys: {list(history)}); pass keys=[...]")
+    missing = [k for k in keys if k not in history]
+    if missing:
+        raise KeyError(f"keys {missing} are not in history (it has {list(history)})")
     ax = _axes(ax)
-    keys = keys or [k for k in history if "loss" in k]
     for key in keys:
         values = history[key]
         ax.plot(np.arange(1, len(values) + 1), values, label=key.replace("_", " "))

@@ -69,4 +69,6 @@ def _check_hidden(hidden_sizes):
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """``sum(p.numel() for p in model.parameters())``, trainable ones by default."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -11,6 +11,7 @@ tensors instead of scalars.
 from __future__ import annotations
 
 import math
+import numbers
 
 
 class Value:
@@ -19,8 +20,12 @@ class Value:
     __slots__ = ("data", "grad", "_backward", "_prev", "op", "label")
 
     def __init__(self, data, _children=(), op: str = "", label: str = ""):
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
-            raise TypeError(f"data must be an int or float, got {type(data).__name__}")
+        if isinstance(data, bool) or not isinstance(data, numbers.Real) or (
+                type(data).__name__ == "bool_"):
+            raise TypeError(f"data must be a real number (int or float), got "
+                            f"{type(data).__name__} {data!r}")
+        if not _children and not math.isfinite(data):
+            raise ValueError(f"data must be a finite number, got {data!r}")
         self.data = float(data)
         self.grad = 0.0
         self._backward = lambda: None
@@ -53,8 +58,10 @@ class Value:
         return out
 
     def __pow__(self, exponent):
-        if not isinstance(exponent, (int, float)):
-            raise TypeError("exponent must be an int or float constant")
+        if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
+            raise TypeError(f"exponent must be an int or float constant, got {exponent!r}")
+        if self.data == 0 and exponent < 0:
+            raise ZeroDivisionError(f"division by zero: Value(0.0) ** {exponent}")
         out = Value(self.data ** exponent, (self,), f"**{exponent}")
 
         def _backward():
@@ -142,9 +149,14 @@ class Value:
         return self * other
 
     def __truediv__(self, other):
-        return self * self._wrap(other) ** -1
+        other = self._wrap(other)
+        if other.data == 0:
+            raise ZeroDivisionError(f"division by zero: {self!r} / {other!r}")
+        return self * other ** -1
 
     def __rtruediv__(self, other):
+        if self.data == 0:
+            raise ZeroDivisionError(f"division by zero: {other!r} / {self!r}")
         return self._wrap(other) * self ** -1
 
     def __repr__(self):

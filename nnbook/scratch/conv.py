@@ -88,6 +88,8 @@ def im2col(X, kernel_size, stride=1, padding=0):
     """
     kernel_size, stride, padding = (_pair(kernel_size, "kernel_size"),
                                     _pair(stride, "stride"), _pair(padding, "padding", minimum=0))
+    X = _check_images(X, "X", None, "im2col")
+    _check_fits(X, kernel_size, padding, "im2col")
     win = _windows(X, kernel_size, stride, padding)     # (N, C, Ho, Wo, kh, kw)
     N, C, Ho, Wo, kh, kw = win.shape
     return win.transpose(1, 4, 5, 0, 2, 3).reshape(C * kh * kw, N * Ho * Wo)
@@ -107,7 +109,14 @@ def col2im(cols, X_shape, kernel_size, stride=1, padding=0):
     kernel_size, stride, padding = (_pair(kernel_size, "kernel_size"),
                                     _pair(stride, "stride"), _pair(padding, "padding", minimum=0))
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
-    N, C, H, W = X_shape
+    try:
+        N, C, H, W = (int(v) for v in X_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"X_shape must be 4 integers (N, C, H, W), got {X_shape!r}") from None
+    cols = as_float_array(cols, "cols", dtype=None)
+    if (kh > H + 2 * ph) or (kw > W + 2 * pw):
+        raise ValueError(f"kernel_size {kh}x{kw} is larger than the padded input of X_shape "
+                         f"{tuple(X_shape)}")
     Ho, Wo = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
     if cols.shape != (C * kh * kw, N * Ho * Wo):
         raise ValueError(f"cols must have shape {(C * kh * kw, N * Ho * Wo)} for X_shape "
@@ -273,6 +282,11 @@ class _Pool2D(Layer):
         cols = im2col(X.reshape(N * C, 1, H, W), self.kernel_size, self.stride)
         return X.shape, out_shape, cols                                 # cols: (kh*kw, N*C*Ho*Wo)
 
+    def _out_shape(self, X_shape):
+        N, C, H, W = X_shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        return (N, C, conv_output_size(H, kh, sh), conv_output_size(W, kw, sw))
+
     def _fold(self, dcols, X_shape):
         N, C, H, W = X_shape
         dX = col2im(dcols, (N * C, 1, H, W), self.kernel_size, self.stride)
@@ -306,6 +320,7 @@ class MaxPool2D(_Pool2D):
         if self._cache is None:
             raise RuntimeError("MaxPool2D.backward called before forward in training mode")
         X_shape, winners, cols_shape = self._cache
+        dZ = _check_grad(dZ, self._out_shape(X_shape), "dZ", "MaxPool2D")
         dcols = np.zeros(cols_shape, dtype=dZ.dtype)
         dcols[winners, np.arange(cols_shape[1])] = dZ.reshape(-1)
         return self._fold(dcols, X_shape)
@@ -332,6 +347,7 @@ class AvgPool2D(_Pool2D):
         if self._cache is None:
             raise RuntimeError("AvgPool2D.backward called before forward in training mode")
         X_shape, cols_shape = self._cache
+        dZ = _check_grad(dZ, self._out_shape(X_shape), "dZ", "AvgPool2D")
         dcols = np.broadcast_to(dZ.reshape(1, -1) / cols_shape[0], cols_shape)
         return self._fold(dcols, X_shape)
 
@@ -354,6 +370,7 @@ class Flatten(Layer):
     def backward(self, dA):
         if self._shape is None:
             raise RuntimeError("Flatten.backward called before forward")
+        dA = _check_grad(dA, (self._shape[0], int(np.prod(self._shape[1:]))), "dA", "Flatten")
         return dA.reshape(self._shape)
 
     def __repr__(self):

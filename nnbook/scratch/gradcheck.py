@@ -21,6 +21,11 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of the scalar function ``f()`` with respect
     to the array ``x``, which ``f`` reads and which is perturbed in place (and
     restored) one entry at a time."""
+    if not callable(f):
+        raise TypeError(f"f must be a function of no arguments returning the loss, got {f!r}")
+    if isinstance(h, bool) or not isinstance(h, (int, float, np.floating)) or not (
+            np.isfinite(h) and h > 0):
+        raise ValueError(f"h must be a positive step size, got {h!r}")
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         raise TypeError("x must be a float64 NumPy array that f reads in place, "
                         f"got {type(x).__name__} {getattr(x, 'dtype', '')}")
@@ -45,7 +50,8 @@ def relative_error(a, b, eps: float = 1e-12) -> float:
     Around 1e-7 or less, two gradients agree to about as many digits as
     float64 central differences allow; above 1e-4 something is wrong.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    from ._validate import as_float_array
+    a, b = as_float_array(a, "a", allow_nan=True), as_float_array(b, "b", allow_nan=True)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), eps))

@@ -187,8 +187,7 @@ class Dense(Layer):
 
     def forward(self, X):
         """:math:`Z = XW + b` for ``X`` of shape ``(N, n_in)`` (or ``(..., n_in)``)."""
-        if type(X) is not np.ndarray or X.dtype not in FLOAT_DTYPES:
-            X = as_float_array(X, "X", dtype=None)
+        X = as_float_array(X, "X", dtype=None)     # no NaN scan inside fit (checked once)
         if X.ndim < 1:
             raise ValueError(f"X must have shape (N, {self.n_in}), got a scalar")
         check_features(X, self.n_in)

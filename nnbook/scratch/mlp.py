@@ -323,7 +323,8 @@ class Sequential:
         rng = make_rng(seed)
         params = self.parameters()
         history = {"loss": []}
-        with inputs_checked():
+        # overflow in a diverging run is reported once, by name, after the epoch
+        with inputs_checked(), np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(1, epochs + 1):
                 self.train()
                 order = rng.permutation(len(X))
@@ -381,6 +382,9 @@ class MLP(Sequential):
                  dropout: float = 0.0, seed=None, dtype=None):
         self.layer_sizes = check_layer_sizes(layer_sizes)
         check_choice(activation, "activation", ("sigmoid", "tanh", "relu", "leaky_relu"))
+        if output_activation is not None:
+            check_choice(output_activation, "output_activation",
+                         ("sigmoid", "tanh", "relu", "leaky_relu"))
         dropout = check_number(dropout, "dropout", low=0, high=1, high_open=True)
         rng = make_rng(seed)
         layers: list[Layer] = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_layer_sizes, make_rng
+from ._validate import as_float_array, check_int, check_layer_sizes, check_positive, make_rng
 from .activations import relu, relu_derivative
 from .layers import init_weights
 
@@ -107,6 +107,7 @@ class NeuralNetworkFromScratch:
 
     def backward(self, X, y, learning_rate=0.01):
         """One gradient-descent step: all gradients first, then all updates."""
+        learning_rate = check_positive(learning_rate, "learning_rate")
         self._step(*self.gradients(X, y), learning_rate)
 
     def _step(self, dWs, dbs, learning_rate):
@@ -120,6 +121,9 @@ class NeuralNetworkFromScratch:
         The reported loss is the seed's ``mean((y_hat - y)**2)``, measured
         before each step; for one output it is twice the objective.
         """
+        epochs = check_int(epochs, "epochs", low=0)
+        learning_rate = check_positive(learning_rate, "learning_rate")
+        print_every = check_int(print_every or 0, "print_every", low=0)
         X, y = self._check(X, y)
         losses = []
         for epoch in range(epochs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, make_rng, standard_normal
+from ._validate import as_float_array, check_int, check_positive, make_rng, standard_normal
 
 
 class Perceptron:
@@ -24,8 +24,7 @@ class Perceptron:
         if isinstance(input_size, bool) or not isinstance(input_size, (int, np.integer)) \
                 or input_size < 1:
             raise ValueError(f"input_size must be a positive integer, got {input_size!r}")
-        if not np.isscalar(learning_rate) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+        check_positive(learning_rate, "learning_rate")
         self.input_size = int(input_size)
         self.weights = standard_normal(make_rng(seed), (self.input_size,))
         self.bias = 0.0
@@ -52,6 +51,7 @@ class Perceptron:
 
     def train(self, X, y, epochs=100):
         """Apply the learning rule sample by sample for ``epochs`` passes."""
+        epochs = check_int(epochs, "epochs", low=1)
         X = self._check_x(X)
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (samples x features), got shape {X.shape}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, make_rng
+from ._validate import as_float_array, check_bool, check_number, make_rng
 from .layers import Activation, Dense, Parameter
 from .losses import get_loss
 
@@ -32,6 +32,12 @@ def train_val_test_split(X, y, val_size: float = 0.2, test_size: float = 0.2, se
     """
     X = np.asarray(X)
     y = np.asarray(y)
+    if X.ndim == 0 or y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one label per sample) and X an array of samples, "
+                         f"got X of shape {X.shape} and y of shape {y.shape}")
+    stratify = check_bool(stratify, "stratify")
+    for name, size in (("val_size", val_size), ("test_size", test_size)):
+        check_number(size, name)
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X and y must have the same number of samples, "
                          f"got {X.shape[0]} and {y.shape[0]}")
@@ -71,8 +77,7 @@ class EarlyStopping:
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) \
                 or patience < 1:
             raise ValueError(f"patience must be a positive integer, got {patience!r}")
-        if min_delta < 0:
-            raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
+        check_number(min_delta, "min_delta", low=0)
         self.patience = int(patience)
         self.min_delta = float(min_delta)
         self.best_loss = np.inf
@@ -83,7 +88,11 @@ class EarlyStopping:
 
     def step(self, val_loss: float, model) -> bool:
         """Record one epoch's validation loss; return ``True`` to stop."""
-        val_loss = float(val_loss)
+        if hasattr(val_loss, "item") and np.size(val_loss) == 1:
+            val_loss = val_loss.item()
+        val_loss = check_number(val_loss, "val_loss")
+        if not callable(getattr(model, "parameters", None)):
+            raise TypeError(f"model must have a parameters() method, got {model!r}")
         self.epoch += 1
         if val_loss < self.best_loss - self.min_delta:
             self.best_loss = val_loss
