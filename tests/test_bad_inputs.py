@@ -432,6 +432,21 @@ case("seed-everything", lambda: utils.seed_everything(-1), ValueError, "seed")
 case("seed-everything-str", lambda: utils.seed_everything("0"), ValueError, "seed")
 
 
+# --- exercises: every check that takes the reader's function ------------------
+import inspect  # noqa: E402
+
+from nnbook import exercises  # noqa: E402
+
+for _name in sorted(exercises.__all__):
+    _fn = getattr(exercises, _name)
+    if _name.startswith("check_") and list(inspect.signature(_fn).parameters)[:1] == ["fn"]:
+        _extra = {"gate": "and"} if "gate" in inspect.signature(_fn).parameters else {}
+        case(f"exercise-{_name}-not-callable",
+             lambda _fn=_fn, _extra=_extra: _fn("not a function", **_extra), TypeError, "fn")
+case("exercise-logic-gate-name", lambda: exercises.check_logic_gate(lambda X: X[:, 0], "xnorr"),
+     ValueError, "gate")
+
+
 # --- the PyTorch side: models, training, data --------------------------------
 import torch  # noqa: E402
 from nnbook import data, training  # noqa: E402
