@@ -29,6 +29,7 @@ import argparse
 import os
 import socket
 import sys
+import time
 
 import torch
 import torch.distributed as dist
@@ -45,11 +46,50 @@ def make_dataset(n_samples: int = 512, n_features: int = 8, seed: int = 0) -> Te
     return TensorDataset(X, y)
 
 
-def make_model(n_features: int = 8, hidden: int = 32, seed: int = 0) -> nn.Module:
-    """A small MLP, initialized from ``seed`` (the same on every rank)."""
+class GlobalBatchNorm1d(nn.BatchNorm1d):
+    """Batch normalization whose batch statistics are taken over the *global*
+    batch, across all ranks: what ``torch.nn.SyncBatchNorm`` does on GPUs
+    (PyTorch's version refuses CPU tensors). Each rank all-reduces the sum and
+    the sum of squares of its slice, with ``torch.distributed.nn.all_reduce``,
+    which back-propagates through the reduction. In evaluation mode, or with a
+    single process, it is an ordinary ``BatchNorm1d``."""
+
+    def forward(self, x):
+        if not self.training or not dist.is_initialized() or dist.get_world_size() == 1:
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+        stats = torch.cat([x.sum(0), (x * x).sum(0),
+                           torch.tensor([float(x.shape[0])], dtype=x.dtype)])
+        stats = all_reduce(stats)
+        C = x.shape[1]
+        n = stats[-1]
+        mean = stats[:C] / n
+        var = stats[C:2 * C] / n - mean * mean                 # biased, as BatchNorm uses
+        with torch.no_grad():
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var * n / (n - 1), self.momentum)
+            self.num_batches_tracked += 1
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+
+def make_model(n_features: int = 8, hidden: int = 32, seed: int = 0,
+               norm: str | None = None) -> nn.Module:
+    """A small MLP, initialized from ``seed`` (the same on every rank).
+    ``norm="batch"`` puts a ``BatchNorm1d`` after the first layer (statistics
+    of the local slice), ``norm="global"`` a :class:`GlobalBatchNorm1d`."""
+    if norm not in (None, "batch", "global"):
+        raise ValueError(f"norm must be None, 'batch' or 'global', got {norm!r}")
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(),
-                         nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+    bn = {None: nn.Identity, "batch": nn.BatchNorm1d, "global": GlobalBatchNorm1d}[norm]
+    layers = [nn.Linear(n_features, hidden)]
+    layers += [bn(hidden)] if norm else []
+    layers += [nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1)]
+    return nn.Sequential(*layers)
+
+
+def default_backend() -> str:
+    """``"nccl"`` between GPUs, ``"gloo"`` on CPUs (nccl cannot run without CUDA)."""
+    return "nccl" if torch.cuda.is_available() else "gloo"
 
 
 def free_port() -> int:
@@ -59,43 +99,92 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def train(rank: int = 0, world_size: int = 1, *, global_batch: int = 64, epochs: int = 5,
-          lr: float = 0.05, seed: int = 0, n_samples: int = 512) -> tuple[dict, list[float]]:
-    """Train on this rank's share of every global batch; return the final
-    ``state_dict`` and the loss of each step (mean over the global batch).
+def train_run(rank: int = 0, world_size: int = 1, *, global_batch: int = 64, epochs: int = 5,
+              lr: float = 0.05, seed: int = 0, n_samples: int = 512, shuffle: bool = True,
+              accumulation_steps: int = 1, norm: str | None = None, hidden: int = 32) -> dict:
+    """Train on this rank's share of every global batch and return
+    ``{"state_dict", "losses", "seconds", "samples_per_second"}``.
 
+    Each rank's share of a global batch of ``B`` is ``B / world_size``
+    samples, processed as ``accumulation_steps`` micro-batches whose
+    gradients add up before one optimizer step: one process with
+    ``accumulation_steps = R`` computes what ``R`` processes compute.
+    ``shuffle`` reshuffles every epoch through ``DistributedSampler.set_epoch``
+    (the same permutation on every rank, whatever the number of ranks).
     With ``world_size > 1`` the process group must already be initialized.
     """
-    if global_batch % world_size:
+    for name, v in (("global_batch", global_batch), ("accumulation_steps", accumulation_steps),
+                    ("world_size", world_size), ("epochs", epochs)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if global_batch % (world_size * accumulation_steps):
         raise ValueError(f"global_batch ({global_batch}) must be divisible by the number "
-                         f"of processes ({world_size})")
-    dataset = make_dataset(n_samples, seed=seed)
+                         f"of processes times accumulation_steps "
+                         f"({world_size} x {accumulation_steps})")
     if n_samples % global_batch:
         raise ValueError(f"n_samples ({n_samples}) must be a multiple of global_batch "
                          f"({global_batch}) so that every step sees a full global batch")
-    local_batch = global_batch // world_size
-    # Rank r gets samples r, r + W, r + 2W, ...: step k of all ranks together
-    # covers exactly samples k*B ... (k+1)*B - 1, the single process's batch k.
-    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=False)
-    loader = DataLoader(dataset, batch_size=local_batch, sampler=sampler)
-    model = make_model(seed=seed)
+    dataset = make_dataset(n_samples, seed=seed)
+    micro_batch = global_batch // (world_size * accumulation_steps)
+    # Rank r gets positions r, r + W, r + 2W, ... of the epoch's permutation, so
+    # step k of all ranks together covers exactly the single process's batch k.
+    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank,
+                                 shuffle=shuffle, seed=seed)
+    loader = DataLoader(dataset, batch_size=micro_batch, sampler=sampler)
+    model = make_model(seed=seed, norm=norm, hidden=hidden)
     if world_size > 1:
         model = nn.parallel.DistributedDataParallel(model)   # broadcasts rank 0's weights
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     losses = []
-    for _epoch in range(epochs):
-        for X, y in loader:
-            loss = nn.functional.mse_loss(model(X), y)   # mean over the local batch
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)     # a new permutation each epoch, the same on every rank
+        batches = iter(loader)
+        for _step in range(len(loader) // accumulation_steps):
             optimizer.zero_grad()
-            loss.backward()          # DDP all-reduces (averages) the gradients here
+            step_loss = torch.zeros(())
+            for micro in range(accumulation_steps):
+                X, y = next(batches)
+                # mean over the micro-batch, divided so that the gradients add up to
+                # the gradient of the mean over this rank's share
+                loss = nn.functional.mse_loss(model(X), y) / accumulation_steps
+                last = micro == accumulation_steps - 1
+                if world_size > 1 and not last:
+                    with model.no_sync():        # all-reduce once, after the last one
+                        loss.backward()
+                else:
+                    loss.backward()          # DDP all-reduces (averages) gradients here
+                step_loss += loss.detach()
             optimizer.step()
-            step_loss = loss.detach().clone()
             if world_size > 1:       # for reporting only: the global-batch mean loss
                 dist.all_reduce(step_loss)
                 step_loss /= world_size
             losses.append(step_loss.item())
+    seconds = time.perf_counter() - start
     module = model.module if world_size > 1 else model
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}, losses
+    return {"state_dict": {k: v.detach().clone() for k, v in module.state_dict().items()},
+            "losses": losses, "seconds": seconds,
+            "samples_per_second": epochs * n_samples / seconds}
+
+
+def train(rank: int = 0, world_size: int = 1, *, global_batch: int = 64, epochs: int = 5,
+          lr: float = 0.05, seed: int = 0, n_samples: int = 512, **options) -> tuple[dict, list]:
+    """:func:`train_run` without shuffling by default; returns ``(state_dict, losses)``."""
+    options.setdefault("shuffle", False)
+    result = train_run(rank, world_size, global_batch=global_batch, epochs=epochs, lr=lr,
+                       seed=seed, n_samples=n_samples, **options)
+    return result["state_dict"], result["losses"]
+
+
+def allreduce_seconds(numel: int, repeats: int = 20) -> float:
+    """Mean wall time of one all-reduce of ``numel`` float32 numbers on the
+    current process group (call it on every rank)."""
+    buffer = torch.ones(numel)
+    dist.barrier()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        dist.all_reduce(buffer)
+    return (time.perf_counter() - start) / repeats
 
 
 def _worker(rank: int, world_size: int, port: int, out: str | None, kwargs: dict) -> None:
@@ -103,11 +192,13 @@ def _worker(rank: int, world_size: int, port: int, out: str | None, kwargs: dict
     torch.set_num_threads(1)
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    dist.init_process_group(default_backend(), rank=rank, world_size=world_size)
     try:
-        state, losses = train(rank, world_size, **kwargs)
+        result = train_run(rank, world_size, **kwargs)
+        n_params = sum(v.numel() for v in result["state_dict"].values())
+        result["allreduce_seconds"] = allreduce_seconds(n_params)
         if rank == 0 and out:
-            torch.save({"state_dict": state, "losses": losses, "world_size": world_size}, out)
+            torch.save({**result, "world_size": world_size}, out)
         dist.barrier()
     finally:
         dist.destroy_process_group()
@@ -120,9 +211,9 @@ def run(nproc: int = 1, out: str | None = None, **kwargs) -> None:
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
         raise ValueError(f"nproc must be a positive integer, got {nproc!r}")
     if nproc == 1:
-        state, losses = train(0, 1, **kwargs)
+        result = train_run(0, 1, **kwargs)
         if out:
-            torch.save({"state_dict": state, "losses": losses, "world_size": 1}, out)
+            torch.save({**result, "allreduce_seconds": 0.0, "world_size": 1}, out)
         return
     import torch.multiprocessing as mp
     # "fork" starts the children without importing torch again (seconds saved);
@@ -141,19 +232,24 @@ def main(argv=None) -> None:
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-samples", type=int, default=512)
+    parser.add_argument("--accumulation-steps", type=int, default=1)
+    parser.add_argument("--norm", choices=["none", "batch", "global"], default="none")
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--no-shuffle", action="store_true")
     parser.add_argument("--out", default=None, help="where rank 0 saves weights and losses")
     args = parser.parse_args(argv)
     kwargs = dict(global_batch=args.global_batch, epochs=args.epochs, lr=args.lr,
-                  seed=args.seed, n_samples=args.n_samples)
+                  seed=args.seed, n_samples=args.n_samples, shuffle=not args.no_shuffle,
+                  accumulation_steps=args.accumulation_steps, hidden=args.hidden,
+                  norm=None if args.norm == "none" else args.norm)
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:    # started by torchrun
         torch.set_num_threads(1)
         rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-        dist.init_process_group("gloo")                        # reads MASTER_ADDR/PORT
+        dist.init_process_group(default_backend())             # reads MASTER_ADDR/PORT
         try:
-            state, losses = train(rank, world_size, **kwargs)
+            result = train_run(rank, world_size, **kwargs)
             if rank == 0 and args.out:
-                torch.save({"state_dict": state, "losses": losses,
-                            "world_size": world_size}, args.out)
+                torch.save({**result, "world_size": world_size}, args.out)
             dist.barrier()
         finally:
             dist.destroy_process_group()

@@ -54,3 +54,57 @@ def test_helpers_and_bad_inputs():
     from nnbook.distributed import run
     with pytest.raises(ValueError, match="nproc"):
         run(0)
+
+
+def _launch(tmp_path, nproc, *args):
+    out = tmp_path / f"run_{nproc}_{'_'.join(args).replace('-', '')}.pt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "nnbook.distributed", "--nproc", str(nproc),
+                           "--epochs", "2", "--out", str(out), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    return torch.load(out)
+
+
+def _max_diff(a, b):
+    return max((a[k].float() - b[k].float()).abs().max().item() for k in a)
+
+
+def test_gradient_accumulation_equals_one_large_batch():
+    from nnbook.distributed import train_run
+    big = train_run(0, 1, global_batch=64, epochs=2, accumulation_steps=1)
+    acc = train_run(0, 1, global_batch=64, epochs=2, accumulation_steps=4)
+    assert _max_diff(big["state_dict"], acc["state_dict"]) < 1e-5
+    assert len(big["losses"]) == len(acc["losses"]) == 2 * 512 // 64
+    small = train_run(0, 1, global_batch=16, epochs=2)          # not the same training
+    assert _max_diff(big["state_dict"], small["state_dict"]) > 1e-2
+
+
+def test_ddp_with_shuffling_equals_one_process_accumulating(tmp_path):
+    """set_epoch reshuffles; 2 ranks of 32 = 1 process accumulating 2 micro-batches of 32."""
+    ddp = _launch(tmp_path, 2)
+    acc = _launch(tmp_path, 1, "--accumulation-steps", "2")
+    assert _max_diff(ddp["state_dict"], acc["state_dict"]) < 1e-5
+    unshuffled = _launch(tmp_path, 1, "--no-shuffle")
+    assert _max_diff(acc["state_dict"], unshuffled["state_dict"]) > 1e-3  # order did change
+    assert ddp["samples_per_second"] > 0 and ddp["allreduce_seconds"] > 0
+
+
+def test_batch_norm_caveat_and_its_fix(tmp_path):
+    """Local batch statistics make 2 ranks differ from 1 process; global ones do not."""
+    one = _launch(tmp_path, 1, "--norm", "batch")
+    local = _launch(tmp_path, 2, "--norm", "batch")
+    synced = _launch(tmp_path, 2, "--norm", "global")
+    assert _max_diff(one["state_dict"], local["state_dict"]) > 1e-3
+    assert _max_diff(one["state_dict"], synced["state_dict"]) < 1e-4
+
+
+def test_backend_and_new_bad_inputs():
+    from nnbook.distributed import default_backend, train_run
+    assert default_backend() == ("nccl" if torch.cuda.is_available() else "gloo")
+    with pytest.raises(ValueError, match="accumulation_steps"):
+        train_run(0, 1, global_batch=64, accumulation_steps=0)
+    with pytest.raises(ValueError, match=r"divisible by the number of processes times"):
+        train_run(0, 1, global_batch=64, accumulation_steps=3)
+    with pytest.raises(ValueError, match="norm must be"):
+        make_model(norm="layer")

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nnbook.models.gpt import GPT, GPTConfig, evaluate_gpt, ngram_loss, train_gpt
+from nnbook.models.gpt import GPT, GPTConfig, evaluate_gpt, ngram_loss, ngram_losses, train_gpt
 
 VARIANTS = [dict(), dict(norm="rms"), dict(mlp="swiglu"), dict(positions="rope"),
             dict(n_kv_head=2), dict(norm="rms", mlp="swiglu", positions="rope", n_kv_head=1)]
@@ -118,3 +118,13 @@ def test_clear_errors():
         GPTConfig(vocab_size=0)
     with pytest.raises(ValueError, match="seq_len"):
         train_gpt(model, np.arange(100) % 11, steps=1, seq_len=30)
+
+
+def test_ngram_losses_agree_with_single_orders():
+    rng = np.random.default_rng(2)
+    train, test = rng.integers(0, 4, 600), rng.integers(0, 4, 100)
+    all_orders = ngram_losses(train, test, 4)
+    for n in range(1, 5):
+        assert math.isclose(all_orders[n], ngram_loss(train, test, n))
+    with pytest.raises(ValueError, match="max_order"):
+        ngram_losses(train, test, 0)

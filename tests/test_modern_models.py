@@ -103,3 +103,49 @@ def test_transformer_learns_to_reverse():
     token_acc, seq_acc = sequence_accuracy(m, Xt, Yt)
     assert losses[-1] < losses[0]
     assert token_acc > 0.95 and seq_acc > 0.8
+
+
+def test_depthnet_he_init_same_layers_and_errors():
+    from nnbook.models.modern import DepthNet
+    torch.manual_seed(0)
+    plain, res = DepthNet(64, 10, n_layers=20, width=48, residual=False), None
+    torch.manual_seed(0)
+    res = DepthNet(64, 10, n_layers=20, width=48, residual=True)
+    # identical layers and initial weights: only the skip connections differ
+    for (n1, p1), (n2, p2) in zip(plain.named_parameters(), res.named_parameters()):
+        assert n1 == n2 and torch.equal(p1, p2)
+    linears = plain.hidden_linears()
+    assert len(linears) == 20
+    std = torch.cat([layer.weight.flatten() for layer in linears]).std().item()
+    assert abs(std - (2 / 48) ** 0.5) < 0.01           # He: Var = 2 / fan_in
+    assert all(float(layer.bias.abs().max()) == 0.0 for layer in linears)
+    x = torch.randn(32, 64)
+    assert res(x).shape == (32, 10)
+    with pytest.raises(ValueError, match="even"):
+        DepthNet(64, 10, n_layers=3)
+    with pytest.raises(ValueError, match=r"\(N, 64\)"):
+        res(torch.randn(4, 63))
+
+
+def test_residual_block_can_shrink_the_stream():
+    """The branch ends in a linear layer: h + f(h) can be below h."""
+    from nnbook.models.modern import ResidualBlock
+    torch.manual_seed(0)
+    block = ResidualBlock(16).train()
+    h = torch.randn(64, 16)
+    delta = block(h) - h
+    assert delta.min() < -0.1 and delta.max() > 0.1
+    plain = ResidualBlock(16, residual=False)
+    plain.load_state_dict(block.state_dict())
+    torch.testing.assert_close(plain(h), delta)
+
+
+def test_plain_deep_net_has_healthy_gradients_at_init():
+    """With He init and batch norm, the first layers' gradients do not vanish."""
+    from nnbook.models.modern import DepthNet
+    torch.manual_seed(0)
+    net = DepthNet(8, 3, n_layers=20, width=32, residual=False)
+    x, y = torch.randn(128, 8), torch.randint(0, 3, (128,))
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    norms = [layer.weight.grad.norm().item() for layer in net.hidden_linears()]
+    assert norms[0] > norms[-1] > 0

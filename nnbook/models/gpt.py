@@ -313,11 +313,11 @@ def train_gpt(model: GPT, train_ids, *, steps: int = 300, batch_size: int = 16,
 
 
 @torch.no_grad()
-def evaluate_gpt(model: GPT, ids, stride: int | None = None) -> float:
+def evaluate_gpt(model: GPT, ids, stride: int | None = None, batch_size: int = 64) -> float:
     """Mean cross-entropy (nats per character) on the sequence ``ids``, read in
     windows of the model's context that overlap by ``context - stride``: each
     character is scored once, and (after the first window) with at least
-    ``context - stride`` characters before it."""
+    ``context - stride`` characters before it. Windows run in batches."""
     ids = torch.as_tensor(np.asarray(ids), dtype=torch.long)
     T = model.cfg.context
     stride = T // 2 if stride is None else _positive_int(stride, "stride")
@@ -325,22 +325,27 @@ def evaluate_gpt(model: GPT, ids, stride: int | None = None) -> float:
         raise ValueError(f"stride ({stride}) must not exceed the context ({T})")
     if len(ids) < 2:
         raise ValueError(f"ids must hold at least 2 tokens, got {len(ids)}")
+    n = len(ids) - 1                       # targets ids[1 .. n]
+    T = min(T, n)
+    # window w reads ids[s_w : s_w + T] and scores its targets from position `first_w` on
+    starts = list(range(0, n - T + 1, stride))
+    if starts[-1] != n - T:
+        starts.append(n - T)
+    firsts = [0] + [prev + T - s for prev, s in zip(starts[:-1], starts[1:])]
     was_training = model.training
     model.eval()
-    total, count, scored = 0.0, 0, 0       # scored: targets 1 .. scored already done
-    start = 0
-    while scored < len(ids) - 1:
-        stop = min(start + T, len(ids) - 1)
-        x, y = ids[start:stop][None], ids[start + 1:stop + 1]
-        logits = model(x)[0]
-        new = slice(scored - start, None)      # positions not scored before
-        total += float(F.cross_entropy(logits[new], y[new], reduction="sum"))
-        count += len(y[new])
-        scored = stop
-        start += stride
-        if start + T > len(ids) - 1:
-            start = max(0, len(ids) - 1 - T)
+    total, count = 0.0, 0
+    for b in range(0, len(starts), _positive_int(batch_size, "batch_size")):
+        s = torch.tensor(starts[b:b + batch_size])[:, None] + torch.arange(T)
+        logits = model(ids[s])
+        nll = F.cross_entropy(logits.flatten(0, 1), ids[s + 1].flatten(),
+                              reduction="none").view(len(s), T)
+        keep = torch.arange(T)[None] >= torch.tensor(firsts[b:b + batch_size])[:, None]
+        total += float(nll[keep].sum())
+        count += int(keep.sum())
     model.train(was_training)
+    if count != n:
+        raise RuntimeError(f"internal error: scored {count} of {n} characters")
     return total / count
 
 
@@ -354,14 +359,20 @@ def ngram_loss(train_ids, eval_ids, order: int) -> float:
     where :math:`h'` drops the oldest character of the history :math:`h` and
     :math:`u(h)` is the number of distinct characters seen after :math:`h`;
     the recursion ends in add-one unigram frequencies."""
-    order = _positive_int(order, "order")
+    return ngram_losses(train_ids, eval_ids, order)[_positive_int(order, "order")]
+
+
+def ngram_losses(train_ids, eval_ids, max_order: int) -> dict[int, float]:
+    """:func:`ngram_loss` for every order ``1 .. max_order``, counted in one pass."""
+    order = _positive_int(max_order, "max_order")
     train = [int(i) for i in np.asarray(train_ids)]
     evals = [int(i) for i in np.asarray(eval_ids)]
+    if not train or not evals:
+        raise ValueError("train_ids and eval_ids must not be empty")
     V = max(max(train), max(evals)) + 1
     counts = [Counter() for _ in range(order)]     # counts[n][(h..., c)] for len(h) == n
     for n in range(order):
-        for t in range(n, len(train)):
-            counts[n][tuple(train[t - n:t + 1])] += 1
+        counts[n].update(tuple(train[t - n:t + 1]) for t in range(n, len(train)))
     hist_total = [Counter() for _ in range(order)]
     hist_types = [Counter() for _ in range(order)]
     for n in range(1, order):
@@ -369,15 +380,17 @@ def ngram_loss(train_ids, eval_ids, order: int) -> float:
             hist_total[n][gram[:-1]] += c
             hist_types[n][gram[:-1]] += 1
     N1 = len(train)
-    total = 0.0
+    totals = [0.0] * order
     for t in range(len(evals)):
         c = evals[t]
         p = (counts[0][(c,)] + 1) / (N1 + V)
-        for n in range(1, min(order, t + 1)):
-            h = tuple(evals[t - n:t])
-            seen = hist_total[n][h]
-            if seen:
-                u = hist_types[n][h]
-                p = (counts[n][h + (c,)] + u * p) / (seen + u)
-        total -= math.log(p)
-    return total / len(evals)
+        totals[0] -= math.log(p)
+        for n in range(1, order):
+            if n <= t:
+                h = tuple(evals[t - n:t])
+                seen = hist_total[n][h]
+                if seen:
+                    u = hist_types[n][h]
+                    p = (counts[n][h + (c,)] + u * p) / (seen + u)
+            totals[n] -= math.log(p)
+    return {n + 1: totals[n] / len(evals) for n in range(order)}

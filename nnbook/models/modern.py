@@ -210,3 +210,66 @@ def sequence_accuracy(model, X, Y) -> tuple[float, float]:
     correct = model(X).argmax(-1) == Y
     model.train(was_training)
     return correct.float().mean().item(), correct.all(dim=1).float().mean().item()
+
+
+# -- depth, fairly: He init and batch norm in both networks ------------------------
+class ResidualBlock(nn.Module):
+    r"""The pre-activation residual block of He et al. (2016), for vectors:
+
+    .. math::
+        h \mapsto h + W_2\,\operatorname{ReLU}(\operatorname{BN}(
+        W_1\,\operatorname{ReLU}(\operatorname{BN}(h)))) .
+
+    The branch ends in a linear layer, so it can add negative values: the
+    residual stream can shrink as well as grow. With ``residual=False`` the
+    same two layers are applied without the skip connection (a plain pair).
+    """
+
+    def __init__(self, width: int, residual: bool = True):
+        super().__init__()
+        width = _positive_int(width, "width")
+        self.residual = bool(residual)
+        self.branch = nn.Sequential(nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, width),
+                                    nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, width))
+
+    def forward(self, h):
+        return h + self.branch(h) if self.residual else self.branch(h)
+
+
+class DepthNet(nn.Module):
+    """An input layer, ``n_layers // 2`` two-layer blocks (:class:`ResidualBlock`,
+    with or without the skip) and a BN-ReLU-linear read-out: ``n_layers + 2``
+    linear layers in all. Every linear layer starts with He initialisation
+    (``kaiming_normal_``, fan-in, zero bias), the one the book recommends for
+    ReLU networks, and every block has batch normalisation, so a plain and a
+    residual network of the same depth differ only in the skip connections.
+    """
+
+    def __init__(self, in_features: int, out_features: int, n_layers: int = 8,
+                 width: int = 64, residual: bool = True):
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features")
+        n_layers = _positive_int(n_layers, "n_layers")
+        if n_layers % 2:
+            raise ValueError(f"n_layers must be even (blocks hold two layers), got {n_layers}")
+        width = _positive_int(width, "width")
+        self.input = nn.Linear(self.in_features, width)
+        self.blocks = nn.ModuleList(ResidualBlock(width, residual) for _ in range(n_layers // 2))
+        self.output = nn.Sequential(nn.BatchNorm1d(width), nn.ReLU(),
+                                    nn.Linear(width, _positive_int(out_features, "out_features")))
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+
+    def hidden_linears(self) -> list[nn.Linear]:
+        """The ``n_layers`` linear layers inside the blocks, input side first."""
+        return [m for block in self.blocks for m in block.branch if isinstance(m, nn.Linear)]
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"x must have shape (N, {self.in_features}), got {tuple(x.shape)}")
+        h = self.input(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.output(h)
