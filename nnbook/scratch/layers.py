@@ -119,15 +119,18 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement backward")
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of the layer's parameters by name (``{"W": ..., "b": ...}``),
-        like ``torch.nn.Module.state_dict``; cached activations are not included."""
-        return {_param_key(p, i): p.data.copy() for i, p in enumerate(self.parameters())}
+        """Copies of the layer's parameters by name (``{"W": ..., "b": ...}``) and of
+        its running statistics (``running_mean``, ``running_var``), like
+        ``torch.nn.Module.state_dict``. Cached activations, gradients and
+        optimizer state are not included."""
+        return {key: np.array(value) for key, value in _state_items(self).items()}
 
     def load_state_dict(self, state_dict, strict: bool = True) -> None:
         """Copy arrays from ``state_dict`` (as returned by :meth:`state_dict`)
-        into the parameters, checking the keys (all of them when ``strict``)
-        and the shapes; raises ``KeyError``/``ValueError`` naming them."""
-        _load_params(self, state_dict, strict, type(self).__name__)
+        into the layer. With ``strict=True`` the keys must match exactly
+        (``KeyError`` listing the missing and unexpected ones); every shape
+        must match (``ValueError``). Nothing changes unless every check passes."""
+        _load_state(self, state_dict, strict, type(self).__name__, _state_items)
 
     def __call__(self, X):
         return self.forward(X)
@@ -137,29 +140,65 @@ def _param_key(p, index: int) -> str:
     return p.name or f"param{index}"
 
 
-def _load_params(owner, state_dict, strict: bool, where: str) -> None:
+def _state_items(layer) -> dict:
+    """The live arrays of a layer's state: ``{key: (owner, attribute)}`` resolved to
+    arrays: parameters by (unique) name, then ``running_*`` statistics."""
+    items, seen = {}, set()
+    for i, p in enumerate(layer.parameters()):
+        key = _param_key(p, i)
+        if key in seen:
+            key = f"{key}.{i}"
+        seen.add(key)
+        items[key] = p.data
+    for name, value in sorted(vars(layer).items()):
+        if name.startswith("running_") and isinstance(value, np.ndarray):
+            items[name] = value
+    return items
+
+
+def _setters(layer) -> dict:
+    """``{key: function(value)}`` writing each state entry of ``layer``."""
+    setters = {}
+    params = list(layer.parameters())
+    keys = list(_state_items(layer))
+    for key, p in zip(keys, params):
+        def set_param(value, p=p):
+            p.data[...] = value
+        setters[key] = set_param
+    for key in keys[len(params):]:
+        def set_buffer(value, name=key):
+            setattr(layer, name, np.array(value, dtype=getattr(layer, name).dtype))
+        setters[key] = set_buffer
+    return setters
+
+
+def _load_state(owner, state_dict, strict: bool, where: str, items_of) -> None:
+    """Check ``state_dict`` against ``items_of(owner)`` (keys, shapes, numeric
+    values), then write it through ``owner``'s setters."""
     if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
         raise TypeError(f"state_dict must be a mapping of names to arrays, got "
                         f"{type(state_dict).__name__}")
-    own = owner.state_dict()
-    params = dict(zip(own, owner.parameters()))
+    if not isinstance(strict, (bool, np.bool_)):
+        raise TypeError(f"strict must be True or False, got {strict!r}")
+    own = items_of(owner)
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
     if strict and (missing or unexpected):
         raise KeyError(f"Error(s) in loading state_dict for {where}: missing keys "
                        f"{missing}, unexpected keys {unexpected}")
     arrays = {}
-    for key, p in params.items():
+    for key, current in own.items():
         if key not in state_dict:
             continue
         value = as_float_array(state_dict[key], f"state_dict[{key!r}]", dtype=None,
                                allow_nan=True)
-        if value.shape != p.data.shape:
+        if value.shape != current.shape:
             raise ValueError(f"Error in loading state_dict for {where}: {key!r} must have "
-                             f"shape {p.data.shape}, got {value.shape}")
+                             f"shape {current.shape}, got {value.shape}")
         arrays[key] = value
-    for key, value in arrays.items():              # all checked: now copy
-        params[key].data[...] = value
+    setters = owner._state_setters() if hasattr(owner, "_state_setters") else _setters(owner)
+    for key, value in arrays.items():              # every check passed: now write
+        setters[key](value)
 
 
 class Dense(Layer):

@@ -18,7 +18,7 @@ from ._validate import (FLOAT_DTYPES, as_float_array, as_labels, check_bool, che
                         check_int, check_layer_sizes, check_number, check_seed, float_dtype,
                         inputs_checked, make_rng)
 from .activations import sigmoid, softmax
-from .layers import Activation, Dense, Dropout, Layer, _load_params, _param_key
+from .layers import Activation, Dense, Dropout, Layer, _load_state, _setters, _state_items
 from .losses import _softmax_cross_entropy_and_grad, get_loss
 from .optim import Adam, Optimizer
 
@@ -68,21 +68,26 @@ class Sequential:
         return self
 
     # -- saving and loading -------------------------------------------------
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter, keyed ``"<layer index>.<name>"`` like
-        ``torch.nn.Sequential.state_dict()`` (``{"0.W": ..., "0.b": ..., "2.W": ...}``).
+    def _state_arrays(self) -> dict:
+        return {f"{i}.{key}": value for i, layer in enumerate(self.layers)
+                for key, value in _state_items(layer).items()}
 
-        Only parameters: activations cached for the backward pass, gradients
-        and optimizer state are not included.
+    def _state_setters(self) -> dict:
+        return {f"{i}.{key}": setter for i, layer in enumerate(self.layers)
+                for key, setter in _setters(layer).items()}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter (and batch-norm running statistic), keyed
+        ``"<layer index>.<name>"`` like ``torch.nn.Sequential.state_dict()``:
+        ``{"0.W": ..., "0.b": ..., "2.W": ...}``.
+
+        Activations cached for the backward pass, gradients and optimizer
+        state are not included.
         """
-        state = {}
-        for i, layer in enumerate(self.layers):
-            for j, p in enumerate(layer.parameters()):
-                state[f"{i}.{_param_key(p, j)}"] = p.data.copy()
-        return state
+        return {key: np.array(value) for key, value in self._state_arrays().items()}
 
     def load_state_dict(self, state_dict, strict: bool = True) -> None:
-        """Copy the arrays of ``state_dict`` into the parameters.
+        """Copy the arrays of ``state_dict`` into the network.
 
         Like ``torch.nn.Module.load_state_dict``: with ``strict=True`` (the
         default) the keys must match :meth:`state_dict`'s exactly (a
@@ -90,7 +95,8 @@ class Sequential:
         match (``ValueError``). Nothing is changed unless every check passes.
         The values are converted to each parameter's dtype.
         """
-        _load_params(self, state_dict, strict, type(self).__name__)
+        _load_state(self, state_dict, strict, type(self).__name__,
+                    lambda net: net._state_arrays())
 
     def save(self, path) -> None:
         """Write :meth:`state_dict` to ``path`` (a ``.npz`` file, NumPy's
