@@ -271,7 +271,7 @@ def test_a_mistake_hint_fires_only_when_the_mistake_differs_from_the_answer():
 
 
 def test_every_check_is_tested():
-    tested = {c[0].__name__ for c in RIGHT}
+    tested = {c[0].__name__ for c in RIGHT} | {"check_digits_capstone"}
     assert tested == {n for n in ex.__all__ if n.startswith("check_")}
 
 
@@ -674,3 +674,19 @@ def test_norm_backward_wrong(check, axis):
     fails(check, forward,
           lambda X, g, b, eps, d: _bn_bw(X, np.ones_like(g), b, eps, d, axis)[:1]
           + _bn_bw(X, g, b, eps, d, axis)[1:], contains=["multiplied by gamma"])
+
+
+def test_digits_capstone():
+    from nnbook.scratch import MLP, Adam
+    X, y, X_val, y_val = ex.digits_capstone_data()
+    assert len(X) > 1000 and len(X_val) > 300
+    model = MLP([64, 64, 10], activation="relu", seed=0)
+    model.fit(X, y, optimizer=Adam(model.parameters(), lr=0.005), epochs=40, batch_size=32,
+              seed=0, verbose=False)
+    ex.check_digits_capstone(model.predict_labels)
+    fails(ex.check_digits_capstone, lambda X: np.zeros(len(X), dtype=int),
+          contains=["below the target 97%"])
+    fails(ex.check_digits_capstone, model.predict_proba, contains=["predict_labels"])
+    fails(ex.check_digits_capstone, lambda X: None, contains=["returned None"])
+    with pytest.raises(TypeError, match="callable"):
+        ex.check_digits_capstone(model)

@@ -9,7 +9,7 @@ from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_s
                         run_cases, tuple_cases)
 from ._checking import rng as _rng
 
-__all__ = ['check_network_gradients']
+__all__ = ['check_network_gradients', 'digits_capstone_data', 'check_digits_capstone']
 
 
 def _network_gradients(X, Y, weights, biases):
@@ -81,3 +81,70 @@ def check_network_gradients(fn):
                      comparison=comparison)
         n_cases += 1
     return ok(name, n_cases, notes)
+
+
+CAPSTONE_TARGET = 0.97
+
+
+def _digits_split():
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as exc:  # pragma: no cover - scikit-learn is in the [data] extra
+        raise ImportError('the digits capstone needs scikit-learn: pip install "nnbook[data]"'
+                          ) from exc
+    from ..scratch.training_tools import train_val_test_split
+    digits = load_digits()
+    return train_val_test_split(digits.data / 16.0, digits.target, val_size=0.2,
+                                test_size=0.2, seed=2026)
+
+
+def digits_capstone_data():
+    """The capstone's training and validation data: ``X_train, y_train, X_val, y_val``.
+
+    scikit-learn's 1,797 8x8 digits (pixels scaled to [0, 1]), split 60/20/20
+    with a fixed seed; the remaining 20% are the test split that
+    :func:`check_digits_capstone` keeps to itself, so that every choice is
+    made on the validation split and the test set is used once.
+    """
+    X_train, X_val, _, y_train, y_val, _ = _digits_split()
+    return X_train, y_train, X_val, y_val
+
+
+def check_digits_capstone(predict):
+    """``predict(X) -> labels``: your trained digit classifier, judged on the
+    capstone's held-out test split (359 images it has never seen).
+
+    Passes at a test accuracy of at least 97%; the message gives the
+    accuracy with its standard error, sqrt(p (1 - p) / n).
+    """
+    name = "check_digits_capstone"
+    if not callable(predict):
+        raise TypeError(f"{name}: pass your model's predict function (callable), got "
+                        f"{type(predict).__name__}")
+    _, _, X_test, _, _, y_test = _digits_split()
+    got = call(name, predict, {"X": X_test})
+    try:
+        labels = np.asarray(got).reshape(-1)
+    except Exception:  # noqa: BLE001
+        labels = None
+    if labels is None or labels.shape != y_test.shape:
+        hint = ("\n  Hint: that looks like scores or probabilities per class: pass "
+                "model.predict_labels, or take the argmax over axis 1"
+                if np.ndim(got) == 2 and np.shape(got)[0] == len(y_test) else "")
+        fail_simple(name, f"predict must return one label per image: expected shape "
+                          f"{y_test.shape}, got {np.shape(got)}{hint}", {"X": X_test}, y_test,
+                    got)
+    if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+        fail_simple(name, "predict must return integer labels 0-9 (use argmax over the "
+                          "class probabilities), not probabilities or scores",
+                    {"X": X_test}, y_test, got)
+    accuracy = float(np.mean(labels.astype(int) == y_test))
+    se = float(np.sqrt(accuracy * (1 - accuracy) / len(y_test)))
+    if accuracy < CAPSTONE_TARGET:
+        fail_simple(name, f"test accuracy {accuracy:.1%} (± {se:.1%}) is below the target "
+                          f"{CAPSTONE_TARGET:.0%}\n  Hint: tune on the validation split "
+                          "(hidden size, learning rate, epochs), never on the test split",
+                    {"X": X_test}, CAPSTONE_TARGET, accuracy)
+    print(f"Correct! {name}: test accuracy {accuracy:.1%} (± {se:.1%}, n = {len(y_test)}) "
+          f"meets the target of {CAPSTONE_TARGET:.0%}.")
+
