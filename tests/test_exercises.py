@@ -689,4 +689,5 @@ def test_digits_capstone():
     fails(ex.check_digits_capstone, model.predict_proba, contains=["predict_labels"])
     fails(ex.check_digits_capstone, lambda X: None, contains=["returned None"])
     with pytest.raises(TypeError, match="callable"):
-        ex.check_digits_capstone(model)
+        ex.check_digits_capstone("model.predict_labels")
+    fails(ex.check_digits_capstone, model, contains=["predict_labels"])   # the model itself
