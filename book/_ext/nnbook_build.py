@@ -8,7 +8,8 @@
 4. Offer the *executed* notebook for download: in cache mode myst-nb writes
    the notebook without its outputs; the executed one comes from the cache.
 5. Keep the kernels' start-up warnings out of the build log.
-6. Write the student edition of the exercise pages (see student_edition.py).
+6. Write the student edition of the exercise pages (student_edition.py) and
+   each chapter's list of its exercises (exercise_lists.py).
 7. Point the Colab launch button at the executed notebook (``.ipynb``)
    published on the ``notebooks`` branch, since Colab cannot open ``.md``.
 
@@ -245,10 +246,12 @@ def _student_edition(app, config):
     import sys
     sys.path.insert(0, str(Path(__file__).parent))
     try:
+        from exercise_lists import write_exercise_lists
         from student_edition import EXERCISES, write_student_notebooks
     finally:
         sys.path.pop(0)
     write_student_notebooks(EXERCISES / "_student")
+    write_exercise_lists()
 
 
 def setup(app):
