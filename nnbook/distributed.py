@@ -31,8 +31,10 @@ import socket
 import sys
 import time
 
-import torch
-import torch.distributed as dist
+from ._extras import require
+
+torch = require("torch", "torch", "nnbook.distributed")
+import torch.distributed as dist  # noqa: E402
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 

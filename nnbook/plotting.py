@@ -6,10 +6,13 @@ white background so that they stay readable when the site is in dark mode.
 
 from __future__ import annotations
 
-import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import ListedColormap
+
+from ._extras import require
+
+mpl = require("matplotlib", "plot", "nnbook.plotting")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
 
 #: The book's colour cycle (colour-blind safe, after Okabe and Ito).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",

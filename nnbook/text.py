@@ -64,8 +64,8 @@ def load_text(name: str = "flatland", *, strip_boilerplate: bool = True,
     except ModuleNotFoundError:
         raise ModuleNotFoundError(
             f"the text {name!r} ships with the package {SOURCES[name]['package']!r}: "
-            f"install it with `pip install {SOURCES[name]['package']}` "
-            "(it is listed in the book's requirements.txt)") from None
+            f'install it with `pip install "nnbook[data]"` (or `pip install '
+            f"{SOURCES[name]['package']}`)") from None
     text = strip_gutenberg_boilerplate(raw) if strip_boilerplate else raw
     if collapse_blank_lines:
         text = re.sub(r"[ \t]+\n", "\n", text)

@@ -12,12 +12,11 @@ import numbers
 
 import numpy as np
 
-try:
-    import torch
-    from torch import nn
-    from torch.utils.data import DataLoader, TensorDataset
-except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError('nnbook.training needs PyTorch: pip install "nnbook[torch]"') from exc
+from ._extras import require
+
+torch = require("torch", "torch", "nnbook.training")
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 
 def _check_int(value, name: str, low: int) -> int:
