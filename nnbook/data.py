@@ -74,10 +74,12 @@ class MNISTData:
 
     @property
     def n_train(self) -> int:
+        """The number of training images."""
         return len(self.y_train)
 
     @property
     def n_test(self) -> int:
+        """The number of test images."""
         return len(self.y_test)
 
     @property

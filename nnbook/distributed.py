@@ -226,6 +226,7 @@ def run(nproc: int = 1, out: str | None = None, **kwargs) -> None:
 
 
 def main(argv=None) -> None:
+    """Command-line entry point: parse ``argv`` and run the data-parallel training."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--nproc", type=int, default=1,
                         help="processes to spawn (ignored under torchrun)")

@@ -197,6 +197,7 @@ class GPT(nn.Module):
             nn.init.zeros_(module.bias)
 
     def num_parameters(self) -> int:
+        """The number of parameters (every tensor's ``numel``, summed)."""
         return sum(p.numel() for p in self.parameters())
 
     def _check_ids(self, idx, past: int = 0):

@@ -70,6 +70,7 @@ class Value:
         return out
 
     def exp(self):
+        r"""``exp(self)``; backward: :math:`\partial e^x/\partial x = e^x`."""
         out = Value(math.exp(self.data), (self,), "exp")
 
         def _backward():
@@ -78,6 +79,7 @@ class Value:
         return out
 
     def log(self):
+        """``log(self)`` for a positive value; backward: :math:`1/x`."""
         if self.data <= 0:
             raise ValueError(f"log needs a positive input, got {self.data}")
         out = Value(math.log(self.data), (self,), "log")
@@ -88,6 +90,7 @@ class Value:
         return out
 
     def tanh(self):
+        r"""``tanh(self)``; backward: :math:`1 - \tanh^2 x`."""
         t = math.tanh(self.data)
         out = Value(t, (self,), "tanh")
 
@@ -97,6 +100,7 @@ class Value:
         return out
 
     def sigmoid(self):
+        r"""``sigmoid(self)``, computed without overflow; backward: :math:`\sigma(1-\sigma)`."""
         x = self.data
         s = 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
         out = Value(s, (self,), "sigmoid")
@@ -107,6 +111,7 @@ class Value:
         return out
 
     def relu(self):
+        """``max(0, self)``; backward: 1 where the input is positive, else 0."""
         out = Value(max(0.0, self.data), (self,), "relu")
 
         def _backward():

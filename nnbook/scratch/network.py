@@ -38,9 +38,11 @@ class NeuralNetworkFromScratch:
             self.biases.append(np.zeros((1, n_out)))
 
     def relu(self, z):
+        """ReLU, :func:`nnbook.scratch.activations.relu`."""
         return relu(z)
 
     def relu_derivative(self, z):
+        """ReLU's derivative, :func:`nnbook.scratch.activations.relu_derivative`."""
         return relu_derivative(z)
 
     def _check(self, X, y=None):

@@ -152,9 +152,13 @@ class Recurrent(Layer):
         return dX, self._pack(d_state)
 
     def step(self, x_t, state):
+        """One time step: the new state from input ``x_t`` and ``state``
+        (subclasses implement it)."""
         raise NotImplementedError
 
     def step_backward(self, d_state, cache):
+        """Back-propagate one time step from ``d_state`` and the step's ``cache``
+        (subclasses implement it)."""
         raise NotImplementedError
 
     def __repr__(self):
@@ -177,10 +181,12 @@ class RNN(Recurrent):
 
     @property
     def W_xh(self):
+        """The input-to-hidden weights ``W_x`` (the name used in the book's equations)."""
         return self.W_x
 
     @property
     def W_hh(self):
+        """The hidden-to-hidden weights ``W_h`` (the name used in the book's equations)."""
         return self.W_h
 
     def step(self, x_t, state):
@@ -294,6 +300,7 @@ class GRU(Recurrent):
 
     @property
     def b_x(self):
+        """The input-side bias ``b``."""
         return self.b
 
     def parameters(self):

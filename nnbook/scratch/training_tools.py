@@ -105,6 +105,7 @@ class EarlyStopping:
 
     @property
     def should_stop(self) -> bool:
+        """Whether ``patience`` epochs have passed without improvement."""
         return self.wait >= self.patience
 
     def restore(self, model):

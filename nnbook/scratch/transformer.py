@@ -74,6 +74,7 @@ class TransformerBlock(Layer):
                 + self.fc1.parameters() + self.fc2.parameters())
 
     def zero_grad(self):
+        """Set every parameter's gradient to zero."""
         for p in self.parameters():
             p.grad[...] = 0.0
 
