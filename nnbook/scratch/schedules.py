@@ -29,14 +29,16 @@ def _check_steps(value, name: str, minimum: int = 1) -> int:
 
 
 def constant(lr: float):
-    """:math:`\\eta_t = \\eta` for every step."""
+    r""":math:`\eta_t = \eta` at every step."""
     lr = check_positive(lr, "lr")
     return lambda t: lr
 
 
 def step_decay(lr: float, step_size: int, gamma: float = 0.1):
-    """:math:`\\eta_t = \\eta\\,\\gamma^{\\lfloor t / s \\rfloor}`: multiply by ``gamma``
-    every ``step_size`` steps (``torch.optim.lr_scheduler.StepLR``)."""
+    r"""Multiply the rate by ``gamma`` every ``step_size`` steps (``StepLR``).
+
+    .. math:: \eta_t = \eta\,\gamma^{\lfloor t / s \rfloor}
+    """
     lr = check_positive(lr, "lr")
     step_size = _check_steps(step_size, "step_size")
     if not 0 < gamma <= 1:
@@ -45,22 +47,30 @@ def step_decay(lr: float, step_size: int, gamma: float = 0.1):
 
 
 def cosine_decay(lr: float, total_steps: int, min_lr: float = 0.0):
-    """:math:`\\eta_t = \\eta_{\\min} + \\tfrac12(\\eta - \\eta_{\\min})(1 + \\cos(\\pi t / T))`
-    for :math:`t \\le T` (``CosineAnnealingLR`` with ``T_max=total_steps``)."""
+    r"""Half a cosine from ``lr`` down to ``min_lr`` over ``total_steps`` steps.
+
+    .. math:: \eta_t = \eta_{\min} + \tfrac12(\eta - \eta_{\min})(1 + \cos(\pi t / T))
+
+    for :math:`t \le T`, then :math:`\eta_{\min}` (``CosineAnnealingLR``).
+    """
     lr = check_positive(lr, "lr")
     total_steps = _check_steps(total_steps, "total_steps")
     if not 0 <= min_lr <= lr:
         raise ValueError(f"min_lr must be in [0, lr={lr}], got {min_lr!r}")
-    return lambda t: min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * min(t, total_steps)
-                                                                  / total_steps))
+
+    def rate(t):
+        progress = min(t, total_steps) / total_steps          # 0 at the start, 1 at T
+        return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * progress))
+    return rate
 
 
 def with_warmup(schedule, warmup_steps: int, start_factor: float = 0.01):
-    """Linear warm-up for ``warmup_steps`` steps, then ``schedule`` from its step 0.
+    r"""Linear warm-up for ``warmup_steps`` steps, then ``schedule`` from its step 0.
 
-    During warm-up :math:`\\eta_t = \\eta_0\\,(f + (1 - f)\\,t / w)` with
-    :math:`\\eta_0 =` ``schedule(0)``, :math:`f =` ``start_factor`` and
-    :math:`w =` ``warmup_steps``; afterwards :math:`\\eta_t =` ``schedule(t - w)``.
+    During warm-up :math:`\eta_t = \eta_0\,(f + (1 - f)\,t / w)`, with
+    :math:`\eta_0` = ``schedule(0)``, :math:`f` = ``start_factor`` and
+    :math:`w` = ``warmup_steps``; afterwards :math:`\eta_t` = ``schedule(t - w)``
+    (``LinearLR`` then ``schedule`` in a ``SequentialLR``).
     """
     if not callable(schedule):
         raise TypeError(f"schedule must be a function of the step, got {schedule!r}")
@@ -69,11 +79,11 @@ def with_warmup(schedule, warmup_steps: int, start_factor: float = 0.01):
         raise ValueError(f"start_factor must be in (0, 1], got {start_factor!r}")
     peak = float(schedule(0))
 
-    def lr(t):
+    def rate(t):
         if t < warmup_steps:
             return peak * (start_factor + (1 - start_factor) * t / warmup_steps)
         return float(schedule(t - warmup_steps))
-    return lr
+    return rate
 
 
 class Scheduled:
@@ -96,12 +106,15 @@ class Scheduled:
 
     @property
     def params(self):
+        """The wrapped optimizer's parameters."""
         return self.optimizer.params
 
     def zero_grad(self):
+        """Zero the wrapped optimizer's gradients."""
         self.optimizer.zero_grad()
 
     def step(self):
+        """Set the learning rate from the schedule, then take the wrapped optimizer's step."""
         lr = float(self.schedule(len(self.lrs)))
         if not lr > 0:
             raise ValueError(f"the schedule gave a learning rate of {lr} at step "
