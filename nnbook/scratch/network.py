@@ -120,7 +120,7 @@ class NeuralNetworkFromScratch:
     def train(self, X, y, epochs=1000, learning_rate=0.01, print_every=100):
         """Full-batch gradient descent; returns the mean squared error per epoch.
 
-        The reported loss is the seed's ``mean((y_hat - y)**2)``, measured
+        The reported loss is the tutorial's ``mean((y_hat - y)**2)``, measured
         before each step; for one output it is twice the objective.
         """
         epochs = check_int(epochs, "epochs", low=0)
