@@ -16,8 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 
 # Pages that run no experiment: nothing on them reports an outcome.
-PAGES_WITHOUT_EXPERIMENTS = {"intro.md", "reference/execution-statistics.md",
-                             "exercises/index.md"}
+PAGES_WITHOUT_EXPERIMENTS = {"reference/execution-statistics.md", "exercises/index.md"}
 CLAIM_CALL = re.compile(r"\bclaim(?:_[a-z_]+)?\(")
 
 
