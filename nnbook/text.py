@@ -86,3 +86,23 @@ def train_val_split(text: str, val_fraction: float = 0.1):
         raise ValueError(f"text of {len(text)} characters is too short to split "
                          f"with val_fraction={val_fraction}")
     return text[:cut], text[cut:]
+
+
+def train_val_test_split(text: str, val_fraction: float = 0.1, test_fraction: float = 0.1):
+    """Split ``text`` into three contiguous parts, in reading order: training,
+    validation (for choices such as an n-gram's order or when to stop
+    training) and test (used once, for the numbers a page reports)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(f"val_fraction + test_fraction must be below 1, got "
+                         f"{val_fraction} + {test_fraction}")
+    n = len(text)
+    cut_val = int(round(n * (1 - val_fraction - test_fraction)))
+    cut_test = int(round(n * (1 - test_fraction)))
+    if not 0 < cut_val < cut_test < n:
+        raise ValueError(f"text of {n} characters is too short to split three ways")
+    return text[:cut_val], text[cut_val:cut_test], text[cut_test:]

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from nnbook.models.rnn import (
-    CharLanguageModel, CharVocab, SequenceForecaster, char_batches, evaluate_char_model,
-    generate, make_windows, naive_forecast, train_char_model, unigram_loss,
+    CharLanguageModel, CharVocab, SequenceClassifier, SequenceForecaster, char_batches,
+    evaluate_char_model, generate, length_mask, make_windows, naive_forecast, pad_sequences,
+    train_char_model, unigram_loss,
 )
 from nnbook.training import fit, make_loader
 
@@ -169,3 +170,91 @@ def test_generate_is_reproducible_and_respects_temperature():
         generate(model, "", 5)
     with pytest.raises(ValueError, match="not in the vocabulary"):
         generate(model, "XYZ", 5)
+
+
+# --------------------------------------------------------------------------
+# Sequences of different lengths
+# --------------------------------------------------------------------------
+def test_pad_sequences_and_mask():
+    padded, lengths = pad_sequences([np.ones((3, 2)), 2 * np.ones((1, 2))], padding_value=-1)
+    assert padded.shape == (2, 3, 2) and lengths.tolist() == [3, 1]
+    assert padded[1, 0].tolist() == [2, 2] and padded[1, 1:].eq(-1).all()
+    padded_1d, _ = pad_sequences([np.arange(4.0), np.arange(2.0)])
+    assert padded_1d.shape == (2, 4, 1)
+    mask = length_mask(lengths)
+    assert mask.tolist() == [[True, True, True], [True, False, False]]
+    assert length_mask(lengths, max_len=5).shape == (2, 5)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_packed_batch_gives_each_sequence_its_own_final_state(cell):
+    torch.manual_seed(0)
+    model = SequenceClassifier(input_size=2, hidden_size=5, num_classes=3, cell=cell)
+    rng = np.random.default_rng(0)
+    seqs = [rng.standard_normal((n, 2)) for n in (4, 1, 6, 3)]
+    padded, lengths = pad_sequences(seqs)
+    with torch.no_grad():
+        alone = torch.cat([model(torch.as_tensor(s, dtype=torch.float32)[None]) for s in seqs])
+        packed = model(padded, lengths)
+        unpacked = model(padded)
+    torch.testing.assert_close(packed, alone, atol=1e-6, rtol=1e-5)
+    assert (unpacked - alone).abs().max() > 1e-4       # the padding leaks in without packing
+
+
+def test_sequence_classifier_learns_the_first_sign_task_on_mixed_lengths():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    seqs = [rng.standard_normal((int(n), 1)) for n in rng.integers(3, 10, 400)]
+    labels = torch.tensor([int(s[0, 0] > 0) for s in seqs])
+    model = SequenceClassifier(1, 16, 2, cell="gru")
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    x, lengths = pad_sequences(seqs)
+    for _ in range(60):
+        loss = torch.nn.functional.cross_entropy(model(x, lengths), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        accuracy = (model(x, lengths).argmax(1) == labels).float().mean()
+    assert accuracy > 0.9
+
+
+def test_variable_length_helpers_reject_bad_input():
+    with pytest.raises(ValueError, match="non-empty list"):
+        pad_sequences([])
+    with pytest.raises(ValueError, match="same feature size"):
+        pad_sequences([np.zeros((2, 1)), np.zeros((2, 3))])
+    with pytest.raises(ValueError, match=r"sequences\[1\] must have shape \(T, D\)"):
+        pad_sequences([np.zeros((2, 1)), np.zeros((0, 1))])
+    with pytest.raises(ValueError, match="lengths must be a 1-D sequence of positive"):
+        length_mask([2, 0])
+    with pytest.raises(ValueError, match="max_len"):
+        length_mask([2, 5], max_len=3)
+    model = SequenceClassifier(1, 4)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, T, 1\)"):
+        model(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match=r"lengths must hold 2 integers in \[1, 3\]"):
+        model(torch.zeros(2, 3, 1), torch.tensor([1, 4]))
+
+
+def test_cosine_decay_ends_training_at_a_zero_learning_rate(monkeypatch):
+    vocab = CharVocab("abcab cab abc " * 20)
+    ids = vocab.encode("abcab cab abc " * 20)
+    created = []
+
+    class RecordingAdam(torch.optim.Adam):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    monkeypatch.setattr(torch.optim, "Adam", RecordingAdam)
+    for decay, final_lr in ((False, 0.01), (True, 0.0)):
+        torch.manual_seed(0)
+        model = CharLanguageModel(vocab, embed_size=4, hidden_size=8)
+        history = train_char_model(model, ids[:200], ids[200:], steps=20, seq_len=8,
+                                   batch_size=4, lr=0.01, eval_every=10, print_every=0,
+                                   cosine_decay=decay)
+        assert history["step"] == [10, 20]
+        assert created[-1].param_groups[0]["lr"] == pytest.approx(final_lr, abs=1e-12)
+    with pytest.raises(TypeError, match="cosine_decay must be a bool"):
+        train_char_model(model, ids[:200], ids[200:], steps=2, seq_len=8, cosine_decay="yes")

@@ -2,7 +2,8 @@
 
 import pytest
 
-from nnbook.text import SOURCES, load_text, strip_gutenberg_boilerplate, train_val_split
+from nnbook.text import (SOURCES, load_text, strip_gutenberg_boilerplate, train_val_split,
+                         train_val_test_split)
 
 
 def test_flatland_loads_offline_and_is_the_book():
@@ -48,3 +49,27 @@ def test_train_val_split_is_contiguous():
 def test_unknown_text_name():
     with pytest.raises(ValueError, match="flatland"):
         load_text("moby-dick")
+
+
+def test_three_way_split_is_contiguous_and_in_order():
+    text = "".join(chr(97 + i % 26) for i in range(1000))
+    train, val, test = train_val_test_split(text, val_fraction=0.1, test_fraction=0.2)
+    assert train + val + test == text
+    assert (len(train), len(val), len(test)) == (700, 100, 200)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(val_fraction=0.0), "val_fraction"),
+    (dict(test_fraction=1.5), "test_fraction"),
+    (dict(val_fraction=0.5, test_fraction=0.5), "below 1"),
+])
+def test_three_way_split_rejects_bad_fractions(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train_val_test_split("abcdefghij" * 10, **kwargs)
+
+
+def test_three_way_split_rejects_non_text_and_tiny_text():
+    with pytest.raises(TypeError, match="text must be a str"):
+        train_val_test_split(b"bytes")
+    with pytest.raises(ValueError, match="too short"):
+        train_val_test_split("ab")

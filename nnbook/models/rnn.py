@@ -4,6 +4,9 @@ character-level language model, with the data helpers they need.
 - :func:`make_windows` cuts a series into (past window, next value) pairs;
   :class:`SequenceForecaster` (LSTM or GRU + linear head) predicts the next
   value from the window.
+- :func:`pad_sequences`, :func:`length_mask` and :class:`SequenceClassifier`
+  handle batches of sequences of different lengths (padding, masking,
+  packing).
 - :class:`CharVocab` maps characters to integers and back;
   :class:`CharLanguageModel` (embedding + LSTM/GRU + linear) predicts the next
   character; :func:`train_char_model` trains it with truncated
@@ -82,7 +85,8 @@ class SequenceForecaster(nn.Module):
 
     def forward(self, x):
         if x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"x must have shape (N, T, {self.input_size}), got {tuple(x.shape)}")
+            raise ValueError(f"x must have shape (N, T, {self.input_size}), "
+                             f"got {tuple(x.shape)}")
         outputs, _ = self.rnn(x)          # (N, T, H): every hidden state
         return self.head(outputs[:, -1])  # the last one summarises the window
 
@@ -94,6 +98,98 @@ def naive_forecast(X):
     if X.ndim != 3:
         raise ValueError(f"X must have shape (N, T, D), got {X.shape}")
     return X[:, -1, 0]
+
+
+# --------------------------------------------------------------------------
+# Sequences of different lengths
+# --------------------------------------------------------------------------
+def pad_sequences(sequences, padding_value: float = 0.0):
+    """Stack sequences of different lengths into one batch.
+
+    ``sequences`` is a list of arrays or tensors of shape ``(T_i, D)`` (or
+    ``(T_i,)``, read as ``D = 1``). Returns ``(padded, lengths)``: a float32
+    tensor ``(N, T_max, D)`` in which sequence ``i`` fills the first ``T_i``
+    steps and ``padding_value`` the rest, and an int64 tensor of the ``T_i``.
+    """
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__") \
+            or len(sequences) == 0:
+        raise ValueError("sequences must be a non-empty list of (T_i, D) arrays")
+    seqs = []
+    for i, seq in enumerate(sequences):
+        arr = torch.as_tensor(np.asarray(seq.detach().cpu() if torch.is_tensor(seq) else seq),
+                              dtype=torch.float32)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[0] < 1:
+            raise ValueError(f"sequences[{i}] must have shape (T, D) with T >= 1, "
+                             f"got {tuple(arr.shape)}")
+        seqs.append(arr)
+    dims = {arr.shape[1] for arr in seqs}
+    if len(dims) != 1:
+        raise ValueError(f"all sequences must have the same feature size D, got {sorted(dims)}")
+    lengths = torch.tensor([len(arr) for arr in seqs], dtype=torch.long)
+    padded = torch.full((len(seqs), int(lengths.max()), dims.pop()), float(padding_value))
+    for i, arr in enumerate(seqs):
+        padded[i, :len(arr)] = arr
+    return padded, lengths
+
+
+def length_mask(lengths, max_len: int | None = None):
+    """Boolean mask ``(N, T)``: ``True`` at the real steps ``t < lengths[i]``,
+    ``False`` at the padding. Multiply a per-step loss by it (and divide by
+    its sum) so that padded steps count for nothing."""
+    lengths = torch.as_tensor(lengths, dtype=torch.long)
+    if lengths.ndim != 1 or lengths.numel() == 0 or int(lengths.min()) < 1:
+        raise ValueError(f"lengths must be a 1-D sequence of positive integers, got {lengths}")
+    T = int(lengths.max()) if max_len is None else _positive_int(max_len, "max_len")
+    if T < int(lengths.max()):
+        raise ValueError(f"max_len ({T}) must be at least the longest length "
+                         f"({int(lengths.max())})")
+    return torch.arange(T)[None, :] < lengths[:, None]
+
+
+class SequenceClassifier(nn.Module):
+    """Many-to-one classifier for batches of different lengths.
+
+    ``forward(x, lengths=None)``: ``x`` is a padded batch ``(N, T, input_size)``
+    (see :func:`pad_sequences`). With ``lengths``, the recurrent layer reads
+    the batch *packed* (``nn.utils.rnn.pack_padded_sequence``), so each
+    sequence stops at its own last real step and its final hidden state is
+    not disturbed by the padding; without, every sequence is read to ``T``.
+    Returns logits ``(N, num_classes)`` from the final hidden state.
+    """
+
+    def __init__(self, input_size: int = 1, hidden_size: int = 32, num_classes: int = 2,
+                 cell: str = "lstm"):
+        super().__init__()
+        self.input_size = _positive_int(input_size, "input_size")
+        self.cell = cell
+        self.rnn = _cell(cell)(self.input_size, _positive_int(hidden_size, "hidden_size"),
+                               batch_first=True)
+        self.head = nn.Linear(hidden_size, _positive_int(num_classes, "num_classes"))
+
+    def final_hidden(self, x, lengths=None):
+        """The hidden state after each sequence's last step (its real last
+        step when ``lengths`` is given), shape ``(N, hidden_size)``."""
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"x must have shape (N, T, {self.input_size}), "
+                             f"got {tuple(x.shape)}")
+        if lengths is None:
+            _, state = self.rnn(x)
+        else:
+            lengths = torch.as_tensor(lengths, dtype=torch.long).cpu()
+            if lengths.shape != (x.shape[0],) or int(lengths.min()) < 1 \
+                    or int(lengths.max()) > x.shape[1]:
+                raise ValueError(f"lengths must hold {x.shape[0]} integers in "
+                                 f"[1, {x.shape[1]}], got {lengths.tolist()}")
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                       enforce_sorted=False)
+            _, state = self.rnn(packed)
+        h = state[0] if isinstance(state, tuple) else state   # an LSTM returns (h, c)
+        return h[-1]
+
+    def forward(self, x, lengths=None):
+        return self.head(self.final_hidden(x, lengths))
 
 
 # --------------------------------------------------------------------------
@@ -118,6 +214,7 @@ class CharVocab:
         return f"CharVocab({len(self)} characters)"
 
     def encode(self, text: str) -> np.ndarray:
+        """``text`` as an int64 array of character ids; unknown characters are an error."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         unknown = sorted(set(text) - set(self.index))
@@ -126,6 +223,7 @@ class CharVocab:
         return np.fromiter((self.index[ch] for ch in text), dtype=np.int64, count=len(text))
 
     def decode(self, ids) -> str:
+        """The text spelled by ``ids`` (integers in ``[0, len(vocab))``, array or tensor)."""
         ids = np.asarray(ids.detach().cpu() if torch.is_tensor(ids) else ids).reshape(-1)
         if ids.size and (not np.issubdtype(ids.dtype, np.integer)
                          or ids.min() < 0 or ids.max() >= len(self)):
@@ -223,17 +321,23 @@ def evaluate_char_model(model: CharLanguageModel, ids, seq_len: int = 128,
 def train_char_model(model: CharLanguageModel, train_ids, val_ids, *, steps: int = 500,
                      seq_len: int = 64, batch_size: int = 32, lr: float = 3e-3,
                      clip: float | None = 1.0, eval_every: int = 50, seed: int = 0,
-                     print_every: int = 100) -> dict[str, list]:
+                     print_every: int = 100, cosine_decay: bool = False) -> dict[str, list]:
     """Train with Adam on random chunks of ``seq_len`` characters (truncated
     BPTT), clipping the gradient norm at ``clip``. Every ``eval_every`` steps
     records the mean training loss since the last record and the validation
     loss; returns ``{"step", "loss", "val_loss"}`` (nats per character).
-    Prints a line every ``print_every`` steps (no timings)."""
+    With ``cosine_decay`` the learning rate falls from ``lr`` to 0 along half
+    a cosine over the ``steps``. Prints a line every ``print_every`` steps
+    (no timings)."""
     steps = _positive_int(steps, "steps")
     eval_every = _positive_int(eval_every, "eval_every")
+    if not isinstance(cosine_decay, bool):
+        raise TypeError(f"cosine_decay must be a bool, got {type(cosine_decay).__name__}")
     generator = torch.Generator().manual_seed(seed)
     batches = char_batches(train_ids, seq_len, batch_size, generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+                 if cosine_decay else None)
     history = {"step": [], "loss": [], "val_loss": []}
     running, n_running = 0.0, 0
     for step in range(1, steps + 1):
@@ -246,6 +350,8 @@ def train_char_model(model: CharLanguageModel, train_ids, val_ids, *, steps: int
         if clip is not None:
             nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         running += loss.item()
         n_running += 1
         if step % eval_every == 0 or step == steps:
