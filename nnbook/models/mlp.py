@@ -10,7 +10,7 @@ class SimpleNN(nn.Module):
     """Feed-forward network: ``Linear -> ReLU`` for each hidden size, then a
     linear output layer producing raw scores (logits).
 
-    ``SimpleNN(10, [64, 32, 16], 2)`` is the seed notebook's network; it
+    ``SimpleNN(10, [64, 32, 16], 2)`` is a widely copied tutorial's network; it
     computes the same function as ``nnbook.scratch.MLP([10, 64, 32, 16, 2])``
     given the same weights (``nn.Linear`` stores :math:`W^\\top`).
     """
