@@ -274,11 +274,58 @@ def test_labels_out_of_range_are_rejected(small_mnist, tmp_path):
         load_mnist(root=tmp_path, download=False)
 
 
-# -- the real thing --------------------------------------------------------------
+# -- the full-size path -----------------------------------------------------------
 # The real MNIST files (60,000 + 10,000 images, the published class counts)
 # are checked by benchmarks/mnist_benchmark.py wherever they can be
-# downloaded; the tests above cover the same reading code on small real-format
-# files and the offline fallback.
+# downloaded. Here, offline, a synthetic cache of exactly MNIST's sizes in
+# MNIST's IDX format (shifted copies of the sample) goes through the real
+# load_mnist path, with the real expected shapes (nothing monkeypatched).
+
+@pytest.fixture(scope="module")
+def full_size_cache(tmp_path_factory):
+    from nnbook.synthetic_mnist import make_synthetic_mnist
+    root = tmp_path_factory.mktemp("full-mnist")
+    make_synthetic_mnist(root, seed=0)
+    return root
+
+
+def test_full_size_idx_cache_loads_through_the_real_path(full_size_cache, monkeypatch):
+    monkeypatch.setattr(data, "_download", _must_not_download)
+    raw = full_size_cache / "MNIST" / "raw"
+    assert (raw / "train-images-idx3-ubyte").stat().st_size == 16 + 60000 * 28 * 28
+    assert (raw / "t10k-labels-idx1-ubyte").stat().st_size == 8 + 10000
+    d = load_mnist(root=full_size_cache)
+    assert d.source == "mnist"
+    assert "60,000 training and 10,000 test" in d.description
+    assert d.X_train.shape == (60000, 1, 28, 28) and d.X_test.shape == (10000, 1, 28, 28)
+    assert d.X_train.dtype == np.float32 and d.y_train.dtype == np.int64
+    assert d.X_train.flags["C_CONTIGUOUS"] and d.X_train_flat.shape == (60000, 784)
+    assert 0.0 == d.X_train.min() and d.X_train.max() == 1.0
+    # shifted copies of the sample, each of its 4,000 training digits 15 times
+    np.testing.assert_array_equal(np.bincount(d.y_train), np.full(10, 6000))
+    np.testing.assert_array_equal(np.bincount(d.y_test), np.full(10, 1000))
+    assert 0.08 < d.X_train.mean() < 0.2
+
+
+def test_full_size_cache_copies_keep_training_and_test_digits_apart(full_size_cache, tmp_path):
+    """Every synthetic test image is a shifted sample *test* digit, never a
+    shifted training digit: the cache does not leak training images into its test set."""
+    sample = load_mnist(root=tmp_path, download=False)
+    d = load_mnist(root=full_size_cache, download=False)
+
+    def as_int(X):
+        return np.round(X[:, 0] * 255).astype(np.uint8)
+
+    def is_shift_of(x, X, y, label):
+        """Whether image x equals some shift by up to 2 pixels of an image of X with label."""
+        padded = np.pad(as_int(X[y == label]), ((0, 0), (2, 2), (2, 2)))
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (28, 28), axis=(1, 2))
+        return bool((windows == x).all(axis=(-1, -2)).any())
+    for x, label in zip(as_int(d.X_test[:100]), d.y_test[:100]):
+        assert is_shift_of(x, sample.X_test, sample.y_test, label)
+        assert not is_shift_of(x, sample.X_train, sample.y_train, label)
+    for x, label in zip(as_int(d.X_train[:100]), d.y_train[:100]):
+        assert is_shift_of(x, sample.X_train, sample.y_train, label)
 
 
 # -- concurrent builds ----------------------------------------------------------------
