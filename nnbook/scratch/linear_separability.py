@@ -42,8 +42,8 @@ BOOLEAN_FUNCTIONS = {
 
 
 def train_until_converged(X, y, learning_rate=0.1, max_epochs=100, seed=None):
-    """Train a :class:`Perceptron` one epoch at a time until an epoch makes
-    no mistake, or until ``max_epochs`` epochs have run.
+    """Train a :class:`~nnbook.scratch.perceptron.Perceptron` one epoch at a time
+    until an epoch makes no mistake, or until ``max_epochs`` epochs have run.
 
     Returns ``(perceptron, converged)``. The number of epochs run is
     ``len(perceptron.errors_)``; when ``converged`` is true the last entry

@@ -379,7 +379,7 @@ class MLP(Sequential):
 
     ``MLP([2, 16, 16, 3])`` maps 2 inputs through two hidden layers of 16
     units to 3 outputs (logits). ``output_activation`` (default ``None``)
-    applies to the last layer; ``dropout`` adds a :class:`Dropout` after
+    applies to the last layer; ``dropout`` adds a :class:`~nnbook.scratch.layers.Dropout` after
     every hidden activation.
     """
 

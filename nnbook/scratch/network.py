@@ -3,9 +3,10 @@
 The seed's ``backward`` updated ``self.weights[i]`` and *then* used the
 updated matrix to propagate the gradient to layer ``i - 1``. The chain rule
 needs the weights that produced the forward pass, so every layer below the
-top received a slightly wrong gradient. Here :meth:`gradients` computes all
-gradients first, with the forward-pass weights, and only then does
-:meth:`backward` apply the update.
+top received a slightly wrong gradient. Here
+:meth:`NeuralNetworkFromScratch.gradients` computes all gradients first, with
+the forward-pass weights, and only then does
+:meth:`NeuralNetworkFromScratch.backward` apply the update.
 """
 
 from __future__ import annotations

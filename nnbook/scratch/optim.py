@@ -1,7 +1,7 @@
 """Optimizers, step for step the same as their ``torch.optim`` namesakes.
 
 Each optimizer holds a list of :class:`~nnbook.scratch.layers.Parameter` and
-updates ``p.data`` in place from ``p.grad`` when :meth:`step` is called.
+updates ``p.data`` in place from ``p.grad`` when :meth:`Optimizer.step` is called.
 Notation: :math:`g_t` is the gradient at step :math:`t`, :math:`\\eta` the
 learning rate, :math:`\\lambda` the weight decay (L2 penalty
 :math:`\\tfrac{\\lambda}{2}\\lVert\\theta\\rVert^2`, added to the gradient as
@@ -27,7 +27,7 @@ def _buffer(state, key, like):
 
 class Optimizer:
     """Base class: holds ``params`` (a list of ``Parameter``) and updates them in
-    place from their ``.grad`` on each :meth:`step`.
+    place from their ``.grad`` on each :meth:`Optimizer.step`.
 
     Subclasses implement ``_update(p, g, state)``. Every update runs in place
     on the parameter's dtype (float32 parameters stay float32), using work

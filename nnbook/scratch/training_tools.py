@@ -157,7 +157,7 @@ def gradient_stds(model, X, y, loss="softmax_cross_entropy") -> np.ndarray:
     """Standard deviation of :math:`\\partial L/\\partial W` for each dense layer.
 
     Runs one forward and backward pass on ``(X, y)`` (this overwrites the
-    model's gradients) and returns one number per :class:`Dense` layer, the
+    model's gradients) and returns one number per :class:`~nnbook.scratch.layers.Dense` layer, the
     first layer first.
     """
     get_loss(loss)
