@@ -94,7 +94,8 @@ def _code_cells(text: str) -> list[str]:
 
 def content_pages() -> list[Path]:
     toc = (ROOT / "_toc.yml").read_text()
-    files = re.findall(r"file:\s*(\S+)", toc)
+    # the landing page (root) first, then every file the table of contents lists
+    files = re.findall(r"^root:\s*(\S+)", toc, flags=re.M) + re.findall(r"file:\s*(\S+)", toc)
     return [BOOK / f"{f}.md" for f in files]
 
 
