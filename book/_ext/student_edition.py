@@ -69,6 +69,8 @@ _TITLES: dict[str, str] = {}
 
 def _ref_text(match) -> str:
     text = match.group(1).strip()
+    if text.startswith("fig-"):
+        return "the figure in the chapter"
     if not _TITLES:
         _TITLES.update(_titles())
     return _TITLES.get(text, text) or "the book"
