@@ -9,7 +9,9 @@ from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_s
 from ._checking import rng as _rng  # noqa: F401
 from ._checking import to_array, usage_error
 
-__all__ = ['check_logic_gate', 'check_threshold_network']
+__all__ = [
+    "check_logic_gate", "check_threshold_network"
+]
 
 
 _GATES = {

@@ -8,7 +8,7 @@ from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_s
                         run_cases, tuple_cases)
 from ._checking import rng as _rng
 
-__all__ = ['check_perceptron_update']
+__all__ = ["check_perceptron_update"]
 
 
 def _perceptron_update(w, b, x, y, lr):

@@ -10,7 +10,10 @@ from ._checking import OVERFLOW_HINT
 from ._checking import rng as _rng
 from ..scratch import activations as _act
 
-__all__ = ['check_sigmoid_derivative', 'check_relu', 'check_relu_derivative', 'check_elu', 'check_elu_derivative', 'check_softmax']
+__all__ = [
+    "check_sigmoid_derivative", "check_relu", "check_relu_derivative", "check_elu",
+    "check_elu_derivative", "check_softmax"
+]
 
 
 _Z_GRID = {

@@ -8,7 +8,7 @@ from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_s
                         run_cases, tuple_cases)
 from ._checking import rng as _rng
 
-__all__ = ['check_parameter_count']
+__all__ = ["check_parameter_count"]
 
 
 def _parameter_count(layer_sizes):

@@ -8,7 +8,7 @@ from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_s
                         run_cases, tuple_cases)
 from ._checking import rng as _rng
 
-__all__ = ['check_dense_forward']
+__all__ = ["check_dense_forward"]
 
 
 def _dense_forward(X, W, b):

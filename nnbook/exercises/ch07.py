@@ -10,7 +10,10 @@ from ._checking import rng as _rng
 from ._checking import OVERFLOW_HINT, compare, numerical_vjp, plain
 from ..scratch.losses import mse_grad as _mse_grad
 
-__all__ = ['check_dense_backward', 'check_mse_grad', 'check_softmax_cross_entropy_grad', 'check_gradient_checker']
+__all__ = [
+    "check_dense_backward", "check_mse_grad", "check_softmax_cross_entropy_grad",
+    "check_gradient_checker"
+]
 
 
 def _dense_backward(X, W, dZ):
@@ -36,7 +39,8 @@ def check_dense_backward(fn):
                   (lambda X, W, dZ: (dZ @ W.T, X.T @ dZ, dZ.mean(axis=0)),
                    "db is the SUM of dZ over the batch; the 1/N is already inside dZ"),
                   (lambda X, W, dZ: (dZ @ W.T, (X.T @ dZ).T, dZ.sum(axis=0)),
-                   "your dW is the transpose of the right one: dW has the shape of W, (n_in, n_out), dW = X.T @ dZ"),
+                   "your dW is the transpose of the right one: dW has the shape of W, "
+                   "(n_in, n_out), dW = X.T @ dZ"),
                   (lambda X, W, dZ: (dZ @ W, X.T @ dZ, dZ.sum(axis=0)),
                    "dX = dZ @ W.T: a missing transpose")])
 

@@ -9,7 +9,10 @@ from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_s
 from ._checking import rng as _rng
 from ._checking import compare  # noqa: F401
 
-__all__ = ['check_gradient_descent_step', 'check_momentum_update', 'check_adam_step', 'check_inverted_dropout']
+__all__ = [
+    "check_gradient_descent_step", "check_momentum_update", "check_adam_step",
+    "check_inverted_dropout"
+]
 
 
 @exercise_check

@@ -9,7 +9,9 @@ from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_s
                         run_cases, tuple_cases)
 from ._checking import rng as _rng
 
-__all__ = ['check_network_gradients', 'digits_capstone_data', 'check_digits_capstone']
+__all__ = [
+    "check_network_gradients", "digits_capstone_data", "check_digits_capstone"
+]
 
 
 def _network_gradients(X, Y, weights, biases):

@@ -10,7 +10,10 @@ from ._checking import rng as _rng
 from ._checking import compare  # noqa: F401
 from ._checking import backward_cases
 
-__all__ = ['check_conv_output_size', 'check_conv2d', 'check_max_pool', 'check_conv2d_backward', 'check_max_pool_backward']
+__all__ = [
+    "check_conv_output_size", "check_conv2d", "check_max_pool", "check_conv2d_backward",
+    "check_max_pool_backward"
+]
 
 
 def _conv_output_size(n, kernel_size, stride, padding):

@@ -10,7 +10,9 @@ from ._checking import (ExerciseError, call, close, exercise_check, fail, fail_s
 from ._checking import rng as _rng
 from ..scratch import activations as _act
 
-__all__ = ['check_rnn_step', 'check_gru_step', 'check_clip_grad_norm', 'check_lstm_step']
+__all__ = [
+    "check_rnn_step", "check_gru_step", "check_clip_grad_norm", "check_lstm_step"
+]
 
 
 def _rnn_step(x_t, h_prev, W_xh, W_hh, b):

@@ -10,7 +10,10 @@ from ._checking import rng as _rng
 from ._checking import backward_cases
 from ._checking import compare  # noqa: F401
 
-__all__ = ['check_layer_norm', 'check_attention', 'check_batch_norm_backward', 'check_layer_norm_backward']
+__all__ = [
+    "check_layer_norm", "check_attention", "check_batch_norm_backward",
+    "check_layer_norm_backward"
+]
 
 
 def _layer_norm(X, gamma, beta, eps=1e-5):
