@@ -225,6 +225,8 @@ case("mlp-fit-evaluate-train", lambda: mlp().fit(X3, y3, evaluate_train="no", ve
 case("mlp-fit-diverges", lambda: (lambda m: m.fit(
     X3 * 100, np.ones((5, 3)), loss="mse", optimizer=S.SGD(m.parameters(), lr=1e3), epochs=200,
     verbose=0))(mlp()), FloatingPointError, "lr")
+case("mlp-fit-print-every", lambda: mlp().fit(X3, y3, print_every=-1), ValueError,
+     "print_every")
 case("mlp-accuracy-shape", lambda: mlp().accuracy(X3, y3[:3]), ValueError, "y")
 case("mlp-train-mode", lambda: mlp().train("yes"), TypeError, "mode")
 case("mlp-load-state-missing", lambda: mlp().load_state_dict({"0.W": np.ones((3, 4))}),

@@ -269,7 +269,8 @@ class Sequential:
 
     def fit(self, X, y, *, loss="softmax_cross_entropy", optimizer: Optimizer | None = None,
             epochs: int = 10, batch_size: int = 32, validation_data=None, seed=0,
-            verbose: bool | int = True, dtype=None, evaluate_train: bool = True):
+            verbose: bool | int = True, dtype=None, evaluate_train: bool = True,
+            print_every: int | None = None):
         """Train with mini-batches; returns a history dict of per-epoch metrics.
 
         ``history["loss"]`` is the mean training loss over each epoch's
@@ -277,7 +278,8 @@ class Sequential:
         ``val_loss``, and for classification losses ``accuracy`` (on the whole
         training set after the epoch, in evaluation mode; ``evaluate_train=
         False`` skips that pass) and ``val_accuracy``. ``verbose=k`` prints
-        every k-th epoch (and the first and last).
+        every k-th epoch (and the first and last); ``print_every=k`` says the
+        same in the PyTorch loop's words and wins over ``verbose``.
 
         Training runs in ``dtype``: by default the network's own (``dtype=``
         at construction) or else the data's, so float32 data train in float32
@@ -287,8 +289,8 @@ class Sequential:
 
         Differences from :func:`nnbook.training.fit` (the PyTorch loop): it
         takes arrays rather than a ``DataLoader``, ``batch_size`` defaults to
-        32 (``make_loader``'s to 64), progress is ``verbose`` (an int works
-        like ``print_every``), and ``accuracy`` is measured after each epoch
+        32 (``make_loader``'s to 64), progress defaults to every epoch
+        (``verbose=True``), and ``accuracy`` is measured after each epoch
         rather than averaged over its batches.
         """
         loss_fn, loss_grad = get_loss(loss)
@@ -301,6 +303,8 @@ class Sequential:
         else:
             raise TypeError(f"verbose must be True, False or a number of epochs >= 0, "
                             f"got {verbose!r}")
+        if print_every is not None:
+            every = check_int(print_every, "print_every", low=0)
         evaluate_train = check_bool(evaluate_train, "evaluate_train")
         check_seed(seed)
         X = self._check_input(X)
