@@ -113,6 +113,15 @@ class NGramModel:
         p = (n_joint + self.k) / (n_context + self.k * self.vocab_size)
         return float(-np.log(p).mean())
 
+    def context_counts(self, ids) -> np.ndarray:
+        """How often the context of each target ``ids[1:]`` occurred in the
+        training text: the denominators of the smoothed estimates, shape
+        ``(len(ids) - 1,)``. Small counts are where the model guesses."""
+        if self._context_keys is None:
+            raise RuntimeError("call fit(train_ids) before evaluating the model")
+        _, context = self._keys(_ids(ids, "ids", self.vocab_size))
+        return self._lookup(self._context_keys, self._context_counts, context)
+
     def next_char_probabilities(self, context) -> np.ndarray:
         """The distribution ``p(. | context)`` over the vocabulary, shape
         ``(vocab_size,)``; only the last ``order - 1`` ids of ``context`` count

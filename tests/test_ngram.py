@@ -106,3 +106,13 @@ def test_sampling_follows_the_counts_and_is_reproducible():
     assert len(unigram.sample([], 0)) == 0
     with pytest.raises(ValueError, match="length must be an integer >= 0"):
         model.sample([0], -1)
+
+
+def test_context_counts_are_the_training_counts_of_each_context():
+    train = np.array([0, 1, 0, 1, 0, 2])
+    model = NGramModel(2, 3).fit(train)
+    # the targets 1, 0, 2 follow the contexts 0, 1, 0, which precede 3, 2, 3 training targets
+    np.testing.assert_array_equal(model.context_counts(np.array([0, 1, 0, 2])), [3, 2, 3])
+    assert NGramModel(3, 3).fit(train).context_counts(np.array([2, 2, 2]))[1] == 0
+    with pytest.raises(RuntimeError, match="call fit"):
+        NGramModel(2, 3).context_counts(np.array([0, 1]))
