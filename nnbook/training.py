@@ -106,6 +106,8 @@ def evaluate(model, loader, loss_fn) -> dict[str, float]:
     total_loss, correct, n, n_targets = 0.0, 0, 0, 0
     for xb, yb in loader:
         out = model(xb)
+        if n == 0:
+            _check_targets(out, yb, loss_fn)
         total_loss += float(loss_fn(out, yb)) * len(xb)
         hits = _accuracy_count(out, yb)
         correct = None if hits is None else correct + hits

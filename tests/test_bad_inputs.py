@@ -509,6 +509,9 @@ case("fit-mse-broadcast", lambda: (lambda m: training.fit(
     m, loader(y=np.ones(8, dtype=np.float32)), torch.nn.MSELoss(),
     torch.optim.SGD(m.parameters(), lr=0.1), print_every=0))(M.SimpleNN(3, [4], 1)),
     ValueError, "targets", "reshape")
+case("evaluate-mse-broadcast", lambda: training.evaluate(
+    M.SimpleNN(3, [4], 1), loader(y=np.ones(8, dtype=np.float32)), torch.nn.MSELoss()),
+    ValueError, "targets", "reshape")
 case("evaluate-empty-loader", lambda: training.evaluate(net(), [], ce), ValueError, "loader")
 case("predict-model", lambda: training.predict("model", np.ones((2, 3))), TypeError, "model")
 case("predict-batch", lambda: training.predict(net(), np.ones((2, 3)), batch_size=0),
