@@ -17,7 +17,7 @@ import os
 from ._validate import (FLOAT_DTYPES, as_float_array, as_labels, check_bool, check_choice,
                         check_int, check_layer_sizes, check_number, check_seed, float_dtype,
                         inputs_checked, make_rng)
-from .activations import sigmoid, softmax
+from .activations import ACTIVATIONS, sigmoid, softmax
 from .layers import Activation, Dense, Dropout, Layer, _load_state, _setters, _state_items
 from .losses import _softmax_cross_entropy_and_grad, get_loss
 from .optim import Adam, Optimizer
@@ -45,8 +45,7 @@ class Sequential:
                 raise TypeError(f"layers must have forward, backward and parameters, "
                                 f"got {layer!r}")
         if output_activation is not None:
-            check_choice(output_activation, "output_activation", ("sigmoid", "tanh", "relu",
-                                                                  "leaky_relu"))
+            check_choice(output_activation, "output_activation", tuple(ACTIVATIONS))
         self.output_activation = output_activation
         #: the dtype fixed by the user (``dtype=``), or None: adopt the data's at ``fit``
         self.dtype = None if dtype is None else float_dtype(dtype)
@@ -391,10 +390,9 @@ class MLP(Sequential):
                  output_activation: str | None = None, init: str = "he",
                  dropout: float = 0.0, seed=None, dtype=None):
         self.layer_sizes = check_layer_sizes(layer_sizes)
-        check_choice(activation, "activation", ("sigmoid", "tanh", "relu", "leaky_relu"))
+        check_choice(activation, "activation", tuple(ACTIVATIONS))
         if output_activation is not None:
-            check_choice(output_activation, "output_activation",
-                         ("sigmoid", "tanh", "relu", "leaky_relu"))
+            check_choice(output_activation, "output_activation", tuple(ACTIVATIONS))
         dropout = check_number(dropout, "dropout", low=0, high=1, high_open=True)
         rng = make_rng(seed)
         layers: list[Layer] = []
