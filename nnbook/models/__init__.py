@@ -12,5 +12,6 @@ from .mlp import SimpleNN, count_parameters
 from .modern import DeepMLP, SequenceTransformer, TransformerEncoderBlock
 from .rnn import CharLanguageModel, CharVocab, SequenceForecaster, generate
 
-__all__ = ["DeepMLP", "SequenceTransformer", "TransformerEncoderBlock", "LeNet5", "SmallCNN", "conv_bn_relu", "CharLanguageModel", "CharVocab", "SequenceForecaster", "SimpleNN",
+__all__ = ["DeepMLP", "SequenceTransformer", "TransformerEncoderBlock", "LeNet5", "SmallCNN",
+           "conv_bn_relu", "CharLanguageModel", "CharVocab", "SequenceForecaster", "SimpleNN",
            "count_parameters", "generate"]
