@@ -120,7 +120,8 @@ class LayerNorm(Layer):
     evaluation and does not care about the batch size."""
 
     def __init__(self, normalized_shape, eps: float = 1e-5):
-        if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape, bool):
+        if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape,
+                                                                              bool):
             normalized_shape = (normalized_shape,)
         try:
             shape = tuple(_positive_int(s, "normalized_shape") for s in normalized_shape)
