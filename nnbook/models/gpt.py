@@ -78,8 +78,9 @@ def rotary_embedding(x: torch.Tensor, offset: int = 0, base: float = 10000.0) ->
     positions ``offset .. offset + T - 1`` (the torch twin of
     :func:`nnbook.scratch.blocks.rotary_embedding`)."""
     T, d = x.shape[-2:]
-    theta = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-    angle = torch.arange(offset, offset + T, dtype=torch.float64)[:, None] * theta
+    theta = base ** (-torch.arange(0, d, 2, dtype=torch.float64, device=x.device) / d)
+    angle = torch.arange(offset, offset + T, dtype=torch.float64,
+                         device=x.device)[:, None] * theta
     cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
     x_even, x_odd = x[..., 0::2], x[..., 1::2]
     return torch.stack((x_even * cos - x_odd * sin, x_even * sin + x_odd * cos),
@@ -118,7 +119,7 @@ class CausalSelfAttention(nn.Module):
         if past == 0:
             mask, causal = None, True
         else:           # query i (absolute position past + i) sees keys 0 .. past + i
-            mask = torch.ones(T, past + T, dtype=torch.bool).tril(diagonal=past)
+            mask = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
             causal = False
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=causal,
@@ -220,7 +221,7 @@ class GPT(nn.Module):
         self._check_ids(idx, past)
         x = self.tok(idx)
         if self.pos is not None:
-            x = x + self.pos(torch.arange(past, past + idx.shape[1]))
+            x = x + self.pos(torch.arange(past, past + idx.shape[1], device=idx.device))
         x = self.drop(x)
         for i, block in enumerate(self.blocks):
             x = block(x, None if caches is None else caches[i])
