@@ -227,6 +227,15 @@ case("mlp-fit-diverges", lambda: (lambda m: m.fit(
     verbose=0))(mlp()), FloatingPointError, "lr")
 case("mlp-fit-print-every", lambda: mlp().fit(X3, y3, print_every=-1), ValueError,
      "print_every")
+case("mlp-predict-empty", lambda: mlp().predict(np.ones((0, 3))), ValueError, "X")
+case("mlp-predict-labels-empty", lambda: mlp().predict_labels(np.ones((0, 3))), ValueError,
+     "X")
+case("mlp-fit-bce-without-sigmoid", lambda: S.MLP([3, 1]).fit(
+    X3, np.ones((5, 1)), loss="binary_cross_entropy", verbose=0), ValueError,
+    "output_activation", "binary_cross_entropy_with_logits")
+case("mlp-save-missing-folder", lambda: mlp().save("/nonexistent/folder/model.npz"),
+     FileNotFoundError, "path", "folder")
+case("mlp-load-not-npz", lambda: mlp().load(__file__), ValueError, "path", "npz")
 case("mlp-accuracy-shape", lambda: mlp().accuracy(X3, y3[:3]), ValueError, "y")
 case("mlp-train-mode", lambda: mlp().train("yes"), TypeError, "mode")
 case("mlp-load-state-missing", lambda: mlp().load_state_dict({"0.W": np.ones((3, 4))}),
@@ -381,6 +390,15 @@ case("early-stopping-loss", lambda: fitted_early_stopping().step("low", mlp()), 
      "val_loss")
 case("early-stopping-nan", lambda: fitted_early_stopping().step(nan, mlp()), ValueError,
      "val_loss")
+case("activation-stds-model", lambda: TT.activation_stds(S.Sequential([S.Dense(3, 2)]), X3),
+     TypeError, "model")
+case("early-stopping-restore-model", lambda: (lambda e: (e.step(1.0, mlp()), e.restore("m")))(
+    TT.EarlyStopping()), TypeError, "model")
+case("accuracy-history-perceptron", lambda: LS.accuracy_history("p", X2, np.zeros(4)),
+     TypeError, "perceptron")
+case("perceptron-train-empty", lambda: S.Perceptron(2).train(np.ones((0, 2)), np.zeros(0)),
+     ValueError, "X")
+case("global-grad-norm", lambda: S.global_grad_norm([1, 2]), TypeError, "params")
 case("activation-stds-X", lambda: TT.activation_stds(mlp(), np.ones((2, 7))), ValueError, "X")
 case("optimizer-path-steps", lambda: TT.optimizer_path(lambda t: t, np.ones(2),
                                                        lambda p: S.SGD(p), n_steps=-1),
@@ -393,6 +411,7 @@ case("value-nan", lambda: S.Value(nan), ValueError, "data")
 case("value-divide-zero", lambda: S.Value(2) / 0, ZeroDivisionError, "division by zero")
 case("value-log-negative", lambda: S.Value(-1.0).log(), ValueError, "log")
 case("value-pow-value", lambda: S.Value(2.0) ** S.Value(3.0), TypeError, "exponent")
+case("value-exp-overflow", lambda: S.Value(1000.0).exp(), OverflowError, "exp")
 case("value-add-str", lambda: S.Value(2.0) + "a", TypeError, "data")
 
 # --- plotting ------------------------------------------------------------

@@ -71,6 +71,9 @@ class Value:
 
     def exp(self):
         r"""``exp(self)``; backward: :math:`\partial e^x/\partial x = e^x`."""
+        if self.data > 709.78:
+            raise OverflowError(f"exp({self.data:g}) is larger than the largest float (about "
+                                "1.8e308); the input is too large")
         out = Value(math.exp(self.data), (self,), "exp")
 
         def _backward():

@@ -64,6 +64,9 @@ def train_until_converged(X, y, learning_rate=0.1, max_epochs=100, seed=None):
 def accuracy_history(perceptron, X, y):
     """Accuracy on ``(X, y)`` of the weights stored after each training epoch
     (``perceptron.history_``), as an array with one entry per epoch."""
+    if not hasattr(perceptron, "history_"):
+        raise TypeError(f"perceptron must be a trained nnbook.scratch.Perceptron, got "
+                        f"{type(perceptron).__name__}")
     X = as_float_array(X, "X", ndim=2)
     y = np.asarray(y).reshape(-1)
     if len(y) != len(X):

@@ -102,6 +102,10 @@ class Sequential:
         ``savez`` format: no pickle, so loading it cannot run code)."""
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+        folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"path {os.fspath(path)!r}: the folder {folder!r} does not "
+                                    "exist")
         np.savez(path, **self.state_dict())
 
     def load(self, path, strict: bool = True):
@@ -112,8 +116,15 @@ class Sequential:
             raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
         if not os.path.exists(path):
             raise FileNotFoundError(f"path {os.fspath(path)!r} does not exist")
-        with np.load(path, allow_pickle=False) as data:
-            self.load_state_dict({k: data[k] for k in data.files}, strict=strict)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if not hasattr(data, "files"):
+                    raise ValueError("not an .npz archive")
+                state = {k: data[k] for k in data.files}
+        except (ValueError, OSError) as exc:
+            raise ValueError(f"path {os.fspath(path)!r} is not a .npz file written by "
+                             f"Sequential.save ({exc})") from None
+        self.load_state_dict(state, strict=strict)
         return self
 
     # -- forward and backward ---------------------------------------------
@@ -184,6 +195,9 @@ class Sequential:
         The PyTorch side's :func:`nnbook.training.predict` returns the same
         for an ``nn.Module``.
         """
+        X = self._check_input(X)
+        if X.shape[0] == 0:
+            raise ValueError(f"X must hold at least one sample, got shape {X.shape}")
         was_training = self.layers[0].training
         self.eval()
         try:
@@ -197,8 +211,9 @@ class Sequential:
         output itself when ``output_activation="sigmoid"``), as scikit-learn's
         ``predict_proba``."""
         out = self.predict(X)
-        if out.ndim != 2:
-            raise ValueError(f"predict_proba needs outputs of shape (N, C), got {out.shape}")
+        if out.ndim != 2 or len(out) == 0:
+            raise ValueError(f"predict_proba needs X with at least one sample and outputs of "
+                             f"shape (N, C), got {out.shape}")
         if out.shape[1] > 1:
             return softmax(out, axis=1)
         p = out[:, 0] if self.output_activation == "sigmoid" else sigmoid(out[:, 0])
@@ -207,8 +222,9 @@ class Sequential:
     def predict_labels(self, X):
         """Class labels: argmax of the outputs, or a threshold for one output."""
         out = self.predict(X)
-        if out.ndim != 2:
-            raise ValueError(f"predict_labels needs outputs of shape (N, C), got {out.shape}")
+        if out.ndim != 2 or len(out) == 0:
+            raise ValueError(f"predict_labels needs X with at least one sample and outputs of "
+                             f"shape (N, C), got {out.shape}")
         if out.shape[1] > 1:
             return out.argmax(axis=1)
         threshold = 0.5 if self.output_activation == "sigmoid" else 0.0
@@ -316,6 +332,12 @@ class Sequential:
         X = X.astype(dtype, copy=False)
         self.astype(dtype)
         loss_name = loss if isinstance(loss, str) else None
+        last = self.layers[-1]
+        if loss_name == "binary_cross_entropy" and not (
+                isinstance(last, Activation) and last.name == "sigmoid"):
+            raise ValueError("loss 'binary_cross_entropy' needs probabilities: give the network "
+                             "output_activation='sigmoid', or use loss="
+                             "'binary_cross_entropy_with_logits' on raw scores")
         y = self._check_targets(X, y, loss_name, dtype)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:

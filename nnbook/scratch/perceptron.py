@@ -53,8 +53,9 @@ class Perceptron:
         """Apply the learning rule sample by sample for ``epochs`` passes."""
         epochs = check_int(epochs, "epochs", low=1)
         X = self._check_x(X)
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (samples x features), got shape {X.shape}")
+        if X.ndim != 2 or len(X) == 0:
+            raise ValueError(f"X must be 2-D (samples x features) with at least one sample, "
+                             f"got shape {X.shape}")
         y = as_float_array(y, "y", ndim=1)
         if len(y) != len(X):
             raise ValueError(f"y must have one label per row of X ({len(X)}), got {len(y)}")

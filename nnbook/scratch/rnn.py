@@ -345,6 +345,9 @@ def global_grad_norm(params) -> float:
     r"""The norm of all gradients stacked into one vector,
     :math:`\lVert g \rVert = \sqrt{\sum_p \sum_j g_{p,j}^2}`."""
     params = list(params)
+    for p in params:
+        if not hasattr(p, "grad"):
+            raise TypeError(f"params must be Parameters with a .grad, got {p!r}")
     return float(np.sqrt(sum(float(np.sum(p.grad ** 2)) for p in params)))
 
 

@@ -112,6 +112,8 @@ class EarlyStopping:
         """Write the weights of the best epoch back into ``model``."""
         if self.best_weights is None:
             raise RuntimeError("EarlyStopping.restore called before any call to step")
+        if not callable(getattr(model, "parameters", None)):
+            raise TypeError(f"model must have a parameters() method, got {model!r}")
         params = model.parameters()
         if len(params) != len(self.best_weights):
             raise ValueError(f"model has {len(params)} parameters, but the saved weights "
@@ -123,6 +125,9 @@ class EarlyStopping:
 
 def _hidden_activations(model, X):
     """The output of every hidden activation layer of ``model`` (dropout off)."""
+    if not (hasattr(model, "layer_sizes") and hasattr(model, "dense_layers")):
+        raise TypeError(f"model must be a scratch MLP (with layer_sizes), got "
+                        f"{type(model).__name__}")
     A = as_float_array(X, "X", ndim=2)
     if A.shape[1] != model.layer_sizes[0]:
         raise ValueError(f"X must have shape (N, {model.layer_sizes[0]}) for this "
