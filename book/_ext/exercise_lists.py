@@ -3,9 +3,9 @@
 The exercise page ``book/exercises/chNN.md`` is the one source: every
 exercise there has a label (``(exNN-K)=``), a title (``## Exercise K: ...``),
 a difficulty badge and, where the answer is code, the checks its solution
-calls. This module writes ``book/exercises/_lists/chNN.md``, a table with one
-row per exercise (number, linked title, difficulty, checks), which the
-chapter includes at its end::
+calls. This module writes ``book/exercises/_lists/chNN.md``, a numbered
+list with one item per exercise (difficulty, linked title, the statement,
+the checks), which the chapter includes at its end::
 
     ```{include} ../exercises/_lists/ch04.md
     ```
@@ -44,21 +44,29 @@ def exercises(page: Path) -> list[dict]:
             for name in _CHECK.findall(cell):
                 if name not in checks:
                     checks.append(name)
+        statement = re.split(r"^(?::::|```)", body, maxsplit=1, flags=re.M)[0]
+        statement = _BADGE.sub("", statement, count=1).replace("(added)", "").strip()
+        if "{glue" in statement or "(ex" in statement:
+            statement = ""          # glued numbers and labels belong to the exercise page
         items.append({"label": match.group(1), "number": int(match.group(2)),
                       "title": match.group(3).strip(),
                       "badge": badge.group(0) if badge else "",
                       "difficulty": badge.group(2) if badge else "",
+                      "statement": " ".join(statement.split()),
                       "checks": checks})
     return items
 
 
 def exercise_list(page: Path) -> str:
-    rows = ["| | exercise | difficulty | checked by |", "| --- | --- | --- | --- |"]
+    """A numbered list: difficulty, title (linked), the statement, the checks."""
+    lines = []
     for item in exercises(page):
-        checks = ", ".join(f"`{c}`" for c in item["checks"]) or "(discussion)"
-        rows.append(f"| {item['number']} | {{ref}}`{item['title']} <{item['label']}>` | "
-                    f"{item['badge']} | {checks} |")
-    return "\n".join(rows) + "\n"
+        title = item["title"][:1].upper() + item["title"][1:]
+        checks = (" Checked by " + ", ".join(f"`{c}`" for c in item["checks"]) + "."
+                  if item["checks"] else "")
+        lines.append(f"{item['number']}. {item['badge']} **{{ref}}`{title} <{item['label']}>`.** "
+                     f"{item['statement']}{checks}")
+    return "\n".join(lines) + "\n"
 
 
 def write_exercise_lists(out: Path = LISTS) -> list[Path]:
