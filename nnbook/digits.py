@@ -482,6 +482,8 @@ def train_rung(name: str, splits: DigitSplits, epochs: int, seed: int = 0,
     else:
         from .scratch import Adam
         optimizer = Adam(model.parameters(), lr=lr)
+        # the NumPy networks compute in float64: convert once, not once per epoch
+        X_train, X_val = X_train.astype(np.float64), X_val.astype(np.float64)
     for epoch in range(1, epochs + 1):
         if _is_torch(model):
             from .training import fit
