@@ -150,8 +150,11 @@ def claim_close(statement: str, actual, expected, *, atol: float = 0.0,
     ``actual`` and ``expected`` may be arrays of the same shape ("the scratch
     gradient matches torch's to 1e-9": ``atol=1e-9``).
     """
-    if atol < 0 or rtol < 0 or (atol == 0 and rtol == 0):
-        raise ValueError(f"give a positive atol or rtol, got atol={atol!r}, rtol={rtol!r}")
+    atol, rtol = _as_number("atol", atol), _as_number("rtol", rtol)
+    if not (np.isfinite(atol) and np.isfinite(rtol)) or atol < 0 or rtol < 0 or (
+            atol == 0 and rtol == 0):
+        raise ValueError(f"give a positive atol or rtol (finite, >= 0), got atol={atol!r}, "
+                         f"rtol={rtol!r}")
     a = np.asarray(actual.detach().cpu() if hasattr(actual, "detach") else actual, dtype=float)
     e = np.asarray(expected.detach().cpu() if hasattr(expected, "detach") else expected,
                    dtype=float)

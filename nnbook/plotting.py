@@ -152,6 +152,13 @@ def plot_history(history: dict, keys=None, ax=None, title: str | None = None,
     missing = [k for k in keys if k not in history]
     if missing:
         raise KeyError(f"keys {missing} are not in history (it has {list(history)})")
+    for key in keys:
+        values = history[key]
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not all(
+                isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                for v in values):
+            raise TypeError(f"history[{key!r}] must be a list of numbers (one per epoch), "
+                            f"got {values!r:.60}")
     ax = _axes(ax)
     for key in keys:
         values = history[key]

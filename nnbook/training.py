@@ -44,6 +44,19 @@ def _check_loader(loader, name: str):
         raise ValueError(f"{name} is empty: it yields no batches")
 
 
+def _check_classes(out, yb, loss_fn):
+    """Class-index targets outside ``[0, C)`` for a model with ``C`` outputs:
+    an error naming them (torch would say "Target 5 is out of bounds")."""
+    if isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) and yb.dtype == torch.long \
+            and out.ndim >= 2 and yb.numel():
+        n_classes = out.shape[1]
+        valid = yb[yb != loss_fn.ignore_index]
+        if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= n_classes):
+            raise ValueError(f"targets must be class indices in [0, {n_classes - 1}] for a "
+                             f"model with {n_classes} outputs, got values from "
+                             f"{int(valid.min())} to {int(valid.max())}")
+
+
 def _check_targets(out, yb, loss_fn):
     """Float targets whose shape differs from the outputs' would broadcast inside
     MSELoss & co (an (N, 1) output against (N,) targets trains on an N x N grid
@@ -108,6 +121,7 @@ def evaluate(model, loader, loss_fn) -> dict[str, float]:
         out = model(xb)
         if n == 0:
             _check_targets(out, yb, loss_fn)
+        _check_classes(out, yb, loss_fn)
         total_loss += float(loss_fn(out, yb)) * len(xb)
         hits = _accuracy_count(out, yb)
         correct = None if hits is None else correct + hits
@@ -163,6 +177,7 @@ def fit(model, train_loader, loss_fn, optimizer, epochs: int = 10, val_loader=No
             out = model(xb)
             if n == 0:
                 _check_targets(out, yb, loss_fn)
+            _check_classes(out, yb, loss_fn)
             loss = loss_fn(out, yb)
             loss.backward()
             optimizer.step()

@@ -430,6 +430,8 @@ case("decision-boundary-resolution", lambda: plotting.plot_decision_boundary(
 case("plot-history-type", lambda: plotting.plot_history([1, 2, 3]), TypeError, "history")
 case("plot-history-key", lambda: plotting.plot_history({"loss": [1, 2]}, keys=["acc"]),
      KeyError, "acc")
+case("plot-history-values", lambda: plotting.plot_history({"loss": "abc"}), TypeError,
+     "history")
 case("plot-history-empty", lambda: plotting.plot_history({"accuracy": [1, 2]}), ValueError,
      "keys")
 
@@ -439,6 +441,8 @@ case("claim-holds", lambda: claims.claim("x", "yes"), TypeError, "holds")
 case("claim-less-none", lambda: claims.claim_less("x", None, 1.0), TypeError, "smaller")
 case("claim-close-tolerance", lambda: claims.claim_close("x", 1.0, 1.0, atol=-1), ValueError,
      "atol")
+case("claim-close-nan-tolerance", lambda: claims.claim_close("x", 1.0, 1.0, rtol=nan),
+     ValueError, "rtol")
 case("claim-between-order", lambda: claims.claim_between("x", 1.0, 2.0, 0.0), ValueError,
      "low")
 case("claim-separated-short", lambda: claims.claim_separated("x", [1.0], [0.0, 0.1]),
@@ -522,6 +526,9 @@ case("fit-foreign-optimizer", lambda: training.fit(net(), loader(), ce, torch.op
 case("fit-model-type", lambda: training.fit("model", loader(), ce, None), TypeError, "model")
 case("fit-loss-fn", lambda: (lambda m: training.fit(m, loader(), "ce", torch.optim.SGD(
     m.parameters(), lr=0.1)))(net()), TypeError, "loss_fn")
+case("fit-class-out-of-range", lambda: (lambda m: training.fit(
+    m, loader(y=np.arange(8)), ce, torch.optim.SGD(m.parameters(), lr=0.1), print_every=0))(
+    net()), ValueError, "targets", r"\[0, 2\]")
 case("fit-print-every", lambda: (lambda m: training.fit(m, loader(), ce, torch.optim.SGD(
     m.parameters(), lr=0.1), print_every=-1))(net()), ValueError, "print_every")
 case("fit-mse-broadcast", lambda: (lambda m: training.fit(
