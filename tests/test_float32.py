@@ -145,3 +145,18 @@ def test_cnn_trains_in_float32():
     model = Sequential([Conv2D(1, 2, 3, seed=0), MaxPool2D(2), Flatten(), Dense(18, 2, seed=1)])
     h = model.fit(X, y, epochs=2, batch_size=8, verbose=0)
     assert model.layers[0].W.data.dtype == np.float32 and np.isfinite(h["loss"]).all()
+
+
+def test_a_subclass_with_its_own_backward_still_trains(data):
+    """A reader's layer that overrides backward(self, dZ) (as the chapters'
+    buggy layers do) gets the plain call, with the input gradient."""
+    X, y = data
+    calls = []
+
+    class MyDense(Dense):
+        def backward(self, dZ):
+            calls.append(dZ.shape)
+            return super().backward(dZ)
+    model = Sequential([MyDense(6, 3, seed=0)])
+    model.fit(X, y, epochs=1, batch_size=128, verbose=0)
+    assert calls == [(128, 3), (128, 3)]

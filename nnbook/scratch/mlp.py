@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+import functools
+import inspect
 import numbers
 import os
 
@@ -21,6 +23,18 @@ from .activations import ACTIVATIONS, sigmoid, softmax
 from .layers import Activation, Dense, Dropout, Layer, _load_state, _setters, _state_items
 from .losses import _softmax_cross_entropy_and_grad, get_loss
 from .optim import Adam, Optimizer
+
+@functools.lru_cache(maxsize=None)
+def _can_skip_input_grad(cls) -> bool:
+    """Whether ``cls.backward`` takes ``input_grad`` (Dense and Conv2D do; a
+    subclass that overrides ``backward(self, dZ)`` does not)."""
+    if not getattr(cls, "_skips_input_grad", False):
+        return False
+    try:
+        return "input_grad" in inspect.signature(cls.backward).parameters
+    except (TypeError, ValueError):
+        return False
+
 
 _CLASSIFICATION_LOSSES = ("softmax_cross_entropy", "binary_cross_entropy",
                           "binary_cross_entropy_with_logits")
@@ -144,7 +158,7 @@ class Sequential:
     def _backward(self, grad, input_grad: bool):
         last = len(self.layers) - 1
         for i, layer in enumerate(reversed(self.layers)):
-            if i == last and not input_grad and getattr(layer, "_skips_input_grad", False):
+            if i == last and not input_grad and _can_skip_input_grad(type(layer)):
                 return layer.backward(grad, input_grad=False)
             grad = layer.backward(grad)
         return grad
