@@ -29,7 +29,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 unit: $(STAMP)
-	$(PY) -m pytest tests --ignore=tests/site -q -n 2
+	$(PY) -m pytest tests --ignore=tests/site -q -n 2 --durations=15
 
 # The log is kept in _build/build.log: tests/site checks that it is quiet.
 build: $(STAMP)
