@@ -29,11 +29,18 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.packaging
 
 
+def clean_env() -> dict:
+    """This environment without PYTHONPATH (which could make pip or Python see
+    the checkout's own nnbook instead of the wheel's)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--quiet", "-w", str(out), str(ROOT)], check=True, cwd=ROOT)
+                    "--quiet", "-w", str(out), str(ROOT)], check=True, cwd=ROOT,
+                   env=clean_env())
     (path,) = out.glob("nnbook-*.whl")
     return path
 
@@ -72,10 +79,12 @@ def closure(requirements: list[str], extras: set[str]) -> set[str]:
 def make_venv(tmp: Path, wheel: Path, distributions: set[str]) -> Path:
     """A venv holding the wheel and, linked in, exactly ``distributions``."""
     venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   env=clean_env())
     python = venv / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
-                    "--no-deps", "--no-index", "--quiet", str(wheel)], check=True)
+                    "--no-deps", "--no-index", "--quiet", str(wheel)], check=True,
+                   env=clean_env())
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; "
                                 "print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True).stdout.strip())
