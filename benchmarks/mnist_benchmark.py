@@ -26,7 +26,11 @@ quick run while developing).
 The PyTorch CNN's full-MNIST recipe (:data:`nnbook.digits.CNN_RECIPES`,
 5 epochs of 55,000 images) is planned to train in at most 90 s on 2 CPU
 cores; with ``--threads 2`` at full size the script prints the measured time
-against that budget. Exit status 1 if a bar is missed on real data.
+against that budget, and the CPU time per thread, which is about the wall
+time on an otherwise idle machine. On a shared machine run it with
+``OMP_WAIT_POLICY=PASSIVE``: threads that wait for a descheduled partner then
+sleep instead of spinning, which would inflate the CPU time. Exit status 1
+if a bar is missed on real data.
 """
 
 from __future__ import annotations
