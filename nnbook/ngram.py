@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-__all__ = ["NGramModel", "bits_per_char", "select_ngram"]
+__all__ = ["InterpolatedNGram", "NGramModel", "bits_per_char", "select_ngram"]
 
 
 def _ids(ids, name, vocab_size):
@@ -126,12 +126,17 @@ class NGramModel:
         """The distribution ``p(. | context)`` over the vocabulary, shape
         ``(vocab_size,)``; only the last ``order - 1`` ids of ``context`` count
         (a shorter context is padded with the start symbol)."""
+        n_joint, n_ctx = self._candidate_counts(context)
+        return (n_joint + self.k) / (n_ctx + self.k * self.vocab_size)
+
+    def _candidate_counts(self, context):
+        """``count(u c)`` for every candidate ``c`` (shape ``(vocab_size,)``) and
+        ``count(u)``, for the context ``u`` made of the last ``order - 1`` ids."""
         if self._context_keys is None:
             raise RuntimeError("call fit(train_ids) before evaluating the model")
         context = np.asarray(context, dtype=np.int64).reshape(-1)
         if context.size and (context.min() < 0 or context.max() >= self.vocab_size):
             raise ValueError(f"context must hold ids in [0, {self.vocab_size - 1}]")
-        # score every candidate next id after the context, in one call of _keys
         n, V = self.order, self.vocab_size
         tail = context[len(context) - (n - 1):] if n > 1 else context[:0]
         tail = np.concatenate([np.full(n - 1 - len(tail), V, dtype=np.int64), tail])
@@ -142,7 +147,7 @@ class NGramModel:
         joint = ctx_key * base + np.arange(V)
         n_joint = self._lookup(self._joint_keys, self._joint_counts, joint)
         n_ctx = self._lookup(self._context_keys, self._context_counts, np.array([ctx_key]))[0]
-        return (n_joint + self.k) / (n_ctx + self.k * V)
+        return n_joint, n_ctx
 
     def sample(self, context, length: int, seed: int = 0) -> np.ndarray:
         """Draw ``length`` ids one at a time from ``p(. | last order-1 ids)``,
@@ -177,3 +182,83 @@ def select_ngram(train_ids, val_ids, vocab_size: int, orders=(1, 2, 3, 4, 5, 6),
             if loss < best_loss:
                 best, best_loss = model, loss
     return best, table
+
+
+class InterpolatedNGram:
+    r"""An interpolated character n-gram model: every order backs off to the
+    one below it, so an unseen context falls back to a shorter one instead of
+    to a uniform guess.
+
+    With :math:`u` the last :math:`n-1` characters and :math:`u'` the last
+    :math:`n-2`,
+
+    .. math::
+
+        p_n(c \mid u) = \frac{\operatorname{count}(u c) + \beta\, p_{n-1}(c \mid u')}
+                            {\operatorname{count}(u) + \beta},
+        \qquad p_1(c) = \frac{\operatorname{count}(c) + 1}{N + V}:
+
+    the lower order acts as :math:`\beta` pseudo-counts spread by its own
+    prediction (a hierarchical Dirichlet prior, MacKay and Peto 1995). A
+    context seen often trusts its own counts; a context never seen
+    (:math:`\operatorname{count}(u) = 0`) uses :math:`p_{n-1}` unchanged.
+    Same interface as :class:`NGramModel`.
+    """
+
+    def __init__(self, order: int, vocab_size: int, strength: float = 10.0):
+        if isinstance(strength, bool) or not isinstance(strength, (int, float, np.floating)) \
+                or not math.isfinite(strength) or strength <= 0:
+            raise ValueError(f"strength must be a positive number, got {strength!r}")
+        NGramModel(order, vocab_size)                  # validates order and vocab_size
+        # one add-k model per order holds the counts (its k is not used)
+        self.levels = [NGramModel(n, vocab_size) for n in range(1, order + 1)]
+        self.order, self.vocab_size, self.strength = int(order), int(vocab_size), float(strength)
+        self._fitted = False
+
+    def __repr__(self):
+        return (f"InterpolatedNGram(order={self.order}, vocab_size={self.vocab_size}, "
+                f"strength={self.strength:g})")
+
+    def fit(self, ids) -> "InterpolatedNGram":
+        """Count the (context, next character) pairs of every order up to ``order``."""
+        for level in self.levels:
+            level.fit(ids)
+        self._fitted = True
+        return self
+
+    def _check_fitted(self):
+        if not self._fitted:
+            raise RuntimeError("call fit(train_ids) before evaluating the model")
+
+    def _mix(self, counts):
+        """Apply the recursion to ``(count(uc), count(u))`` pairs, lowest order first."""
+        p = None
+        for n_joint, n_context in counts:
+            p = (n_joint + 1.0) / (n_context + self.vocab_size) if p is None \
+                else (n_joint + self.strength * p) / (n_context + self.strength)
+        return p
+
+    def cross_entropy(self, ids) -> float:
+        """Mean negative log-probability of ``ids[1:]``, in nats per character."""
+        self._check_fitted()
+        ids = _ids(ids, "ids", self.vocab_size)
+        counts = []
+        for level in self.levels:
+            joint, context = level._keys(ids)
+            counts.append((level._lookup(level._joint_keys, level._joint_counts, joint),
+                           level._lookup(level._context_keys, level._context_counts, context)))
+        return float(-np.log(self._mix(counts)).mean())
+
+    def bits_per_char(self, ids) -> float:
+        """:meth:`cross_entropy` in bits per character."""
+        return bits_per_char(self.cross_entropy(ids))
+
+    def next_char_probabilities(self, context) -> np.ndarray:
+        """The distribution ``p(. | context)`` over the vocabulary, shape ``(vocab_size,)``."""
+        self._check_fitted()
+        return self._mix([level._candidate_counts(context) for level in self.levels])
+
+    def sample(self, context, length: int, seed: int = 0) -> np.ndarray:
+        """Draw ``length`` ids one at a time; returns the new ids only."""
+        return NGramModel.sample(self, context, length, seed)
+

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from nnbook.ngram import NGramModel, bits_per_char, select_ngram
+from nnbook.ngram import InterpolatedNGram, NGramModel, bits_per_char, select_ngram
 
 
 def brute_force_cross_entropy(train, test, order, V, k):
@@ -116,3 +116,84 @@ def test_context_counts_are_the_training_counts_of_each_context():
     assert NGramModel(3, 3).fit(train).context_counts(np.array([2, 2, 2]))[1] == 0
     with pytest.raises(RuntimeError, match="call fit"):
         NGramModel(2, 3).context_counts(np.array([0, 1]))
+
+
+def brute_force_interpolated(train, test, order, V, strength):
+    """The interpolation recursion evaluated naively, target by target."""
+    def counts(n):
+        tr = [V] * (n - 1) + list(train)
+        joint, ctx = {}, {}
+        for i in range(n, len(tr)) if n > 1 else range(1, len(tr)):
+            u = tuple(tr[i - n + 1:i])
+            joint[u + (tr[i],)] = joint.get(u + (tr[i],), 0) + 1
+            ctx[u] = ctx.get(u, 0) + 1
+        return joint, ctx
+
+    tables = [counts(n) for n in range(1, order + 1)]
+    total, targets = 0.0, 0
+    for i in range(1, len(test)):
+        p = None
+        for n, (joint, ctx) in enumerate(tables, start=1):
+            history = [V] * (n - 1) + list(test[:i])
+            u = tuple(history[len(history) - (n - 1):]) if n > 1 else ()
+            c = test[i]
+            if p is None:
+                p = (joint.get(u + (c,), 0) + 1) / (ctx.get(u, 0) + V)
+            else:
+                p = (joint.get(u + (c,), 0) + strength * p) / (ctx.get(u, 0) + strength)
+        total -= math.log(p)
+        targets += 1
+    return total / targets
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_interpolated_matches_the_recursion_done_by_hand(order):
+    rng = np.random.default_rng(10 + order)
+    train, test = rng.integers(0, 4, 200), rng.integers(0, 4, 60)
+    model = InterpolatedNGram(order, vocab_size=4, strength=2.5).fit(train)
+    assert model.cross_entropy(test) == pytest.approx(
+        brute_force_interpolated(train, test, order, 4, 2.5), rel=1e-12)
+
+
+def test_interpolated_probabilities_sum_to_one_and_back_off_on_unseen_contexts():
+    rng = np.random.default_rng(3)
+    train = rng.integers(0, 3, 300)                      # ids 0-2 only: context 4 is unseen
+    model = InterpolatedNGram(3, vocab_size=5, strength=4.0).fit(train)
+    probs = model.next_char_probabilities(train[:2])
+    assert probs.shape == (5,) and probs.sum() == pytest.approx(1.0, rel=1e-12)
+    lower = InterpolatedNGram(2, vocab_size=5, strength=4.0).fit(train)
+    # the context (4, 1) never occurred: order 3 uses order 2's distribution for (1,)
+    assert model.next_char_probabilities([4, 1]) == pytest.approx(
+        lower.next_char_probabilities([1]), rel=1e-12)
+    # and agrees with cross_entropy, as for NGramModel
+    context = train[5:7]
+    for c in range(5):
+        two = 2 * model.cross_entropy(np.append(context, c))
+        assert math.exp(model.cross_entropy(context) - two) == pytest.approx(probs_at(
+            model, context, c), rel=1e-10)
+
+
+def probs_at(model, context, c):
+    return model.next_char_probabilities(context)[c]
+
+
+def test_interpolated_rejects_bad_settings_and_unfitted_use():
+    with pytest.raises(ValueError, match="strength must be a positive number"):
+        InterpolatedNGram(3, 5, strength=0)
+    with pytest.raises(ValueError, match="order must be a positive integer"):
+        InterpolatedNGram(0, 5)
+    with pytest.raises(ValueError, match="vocab_size must be an integer"):
+        InterpolatedNGram(2, 1)
+    with pytest.raises(RuntimeError, match="call fit"):
+        InterpolatedNGram(2, 5).cross_entropy(np.array([0, 1, 2]))
+    model = InterpolatedNGram(2, 5).fit(np.array([0, 1, 2, 3, 4, 0]))
+    with pytest.raises(ValueError, match="ids must hold ids"):
+        model.cross_entropy(np.array([0, 9]))
+
+
+def test_interpolated_sampling_is_reproducible():
+    ids = np.tile(np.arange(4), 50)
+    model = InterpolatedNGram(3, 4, strength=0.1).fit(ids)
+    first, again = model.sample([0, 1], 30, seed=1), model.sample([0, 1], 30, seed=1)
+    assert np.array_equal(first, again) and first.shape == (30,)
+    assert np.mean(first == np.tile(np.arange(4), 10)[2:32]) > 0.8   # follows the cycle
