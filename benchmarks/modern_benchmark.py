@@ -11,7 +11,7 @@ Prints:
 - the key/value-cache speed-up for generating 200 characters with that GPT,
   and whether both ways give identical characters;
 - the test accuracy of the ViT, the CNN (``SmallCNN``) and a linear model
-  trained on 250, 1,000 and 4,000 digits for 300 steps each (section 12.4);
+  trained on 250, 1,000 and 4,000 digits for 500 steps each (section 12.4);
 - the samples per second of data-parallel training with 1 and 2 processes
   (gloo, section 12.5's wider network), the measured all-reduce time, and
   the ring all-reduce cost model's prediction for 2 processes.
@@ -100,7 +100,7 @@ def vit_vs_cnn() -> None:
     X_train, y_train = torch.from_numpy(data.X_train), torch.from_numpy(data.y_train)
     X_test, y_test = torch.from_numpy(data.X_test), torch.from_numpy(data.y_test)
     print(f"== ViT vs CNN on digits ({data.source}, {len(y_test):,} test images), "
-          "300 steps each ==")
+          "500 steps each ==")
     makers = {"linear": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10)),
               "ViT": lambda: VisionTransformer(dim=32, depth=1, heads=4, mlp_ratio=2),
               "CNN": SmallCNN}
@@ -109,7 +109,7 @@ def vit_vs_cnn() -> None:
         for name, make in makers.items():
             torch.manual_seed(0)
             model = make()
-            train_image_classifier(model, X_train[:n], y_train[:n], steps=300, lr=3e-3, seed=0)
+            train_image_classifier(model, X_train[:n], y_train[:n], steps=500, lr=3e-3, seed=0)
             cells.append(f"{name} ({count_parameters(model):,} params) "
                          f"{accuracy(model, X_test, y_test):.1%}")
         print(f"{n:>5} training digits: " + ", ".join(cells))
