@@ -169,7 +169,8 @@ class Block(nn.Module):
 class GPT(nn.Module):
     """Decoder-only Transformer: token (and, unless rotary, position)
     embeddings, ``n_layer`` blocks, a final norm, and a linear read-out.
-    ``forward(idx)`` maps ids ``(N, T)`` to logits ``(N, T, vocab_size)``: at position ``t`` the scores of the character
+    ``forward(idx)`` maps ids ``(N, T)`` to logits ``(N, T, vocab_size)``: at
+    position ``t`` the scores of the character
     that follows ``idx[:, :t+1]``."""
 
     def __init__(self, cfg: GPTConfig):
