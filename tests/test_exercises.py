@@ -271,7 +271,7 @@ def test_a_mistake_hint_fires_only_when_the_mistake_differs_from_the_answer():
 
 
 def test_every_check_is_tested():
-    tested = {c[0].__name__ for c in RIGHT} | {"check_digits_capstone"}
+    tested = {c[0].__name__ for c in RIGHT} | {"check_digits_capstone", "check_text_capstone"}
     assert tested == {n for n in ex.__all__ if n.startswith("check_")}
 
 
@@ -691,3 +691,24 @@ def test_digits_capstone():
     with pytest.raises(TypeError, match="callable"):
         ex.check_digits_capstone("model.predict_labels")
     fails(ex.check_digits_capstone, model, contains=["predict_labels"])   # the model itself
+
+
+def test_text_capstone():
+    torch = pytest.importorskip("torch")
+    from nnbook.models.rnn import CharLanguageModel, train_char_model
+    vocab, train, val = ex.text_capstone_data()
+    assert len(train) > 10 * len(val) > 0
+    torch.manual_seed(0)
+    model = CharLanguageModel(vocab, hidden_size=128)
+    train_char_model(model, vocab.encode(train), vocab.encode(val), steps=250, seq_len=64,
+                     batch_size=32, lr=0.01, cosine_decay=True, print_every=0, eval_every=250)
+    ex.check_text_capstone(model)
+    fails(ex.check_text_capstone, CharLanguageModel(vocab, hidden_size=8),
+          contains=["bits per character", "target is below 2.8"])
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        ex.check_text_capstone(lambda x: x)
+
+    class WrongShape(torch.nn.Module):
+        def forward(self, x):
+            return torch.zeros(x.shape[0], x.shape[1], 3)
+    fails(ex.check_text_capstone, WrongShape(), contains=["logits of shape"])

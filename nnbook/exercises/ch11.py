@@ -11,7 +11,8 @@ from ._checking import rng as _rng
 from ..scratch import activations as _act
 
 __all__ = [
-    "check_rnn_step", "check_gru_step", "check_clip_grad_norm", "check_lstm_step"
+    "check_rnn_step", "check_gru_step", "check_clip_grad_norm", "check_lstm_step",
+    "text_capstone_data", "check_text_capstone"
 ]
 
 
@@ -212,3 +213,81 @@ def check_lstm_step(fn):
                   (sigmoid_candidate, "the candidate g uses tanh, not the sigmoid: it must be "
                                       "able to decrease the cell state")],
         atol=1e-9)
+
+
+TEXT_CAPSTONE_BITS = 2.8
+
+
+def _text_split():
+    from ..text import load_text, train_val_test_split
+    text = load_text()
+    return text, train_val_test_split(text, 0.05, 0.05)
+
+
+def text_capstone_data():
+    """The text capstone's data: ``(vocab, train_text, val_text)``.
+
+    *Flatland* (``nnbook.text.load_text()``) split in reading order into 90%
+    training, 5% validation and 5% test text, as in the chapter; ``vocab`` is a
+    :class:`nnbook.models.rnn.CharVocab` of the whole book. The test text stays
+    inside :func:`check_text_capstone`.
+    """
+    from ..models.rnn import CharVocab
+    text, (train, val, _) = _text_split()
+    return CharVocab(text), train, val
+
+
+def check_text_capstone(model):
+    """Judge a character model on the capstone's held-out test text.
+
+    ``model`` is a ``torch.nn.Module`` that maps character ids ``(N, T)`` (from
+    the vocabulary of :func:`text_capstone_data`) to next-character logits
+    ``(N, T, V)``, or to ``(logits, state)`` as
+    :class:`nnbook.models.rnn.CharLanguageModel` does. The check reads the
+    test text in chunks of 256 characters, carrying the state when the model
+    returns one, and passes below 2.8 bits per character (the chapter's
+    unigram baseline is about 4.6, its best n-gram about 2.6).
+    """
+    import torch
+
+    name = "check_text_capstone"
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"{name}: pass your trained model (a torch.nn.Module), got "
+                        f"{type(model).__name__}")
+    vocab, _, _ = text_capstone_data()
+    _, (_, _, test) = _text_split()
+    ids = torch.as_tensor(vocab.encode(test), dtype=torch.long)[None]
+    was_training = model.training
+    model.eval()
+    total, count, state = 0.0, 0, None
+    try:
+        with torch.no_grad():
+            for start in range(0, ids.shape[1] - 1, 256):
+                x = ids[:, start:start + 256]
+                y = ids[:, start + 1:start + 257]
+                x = x[:, :y.shape[1]]
+                try:
+                    out = model(x, state) if state is not None else model(x)
+                except Exception as exc:  # noqa: BLE001 - the reader's model failed
+                    fail_simple(name, f"your model raised {type(exc).__name__}: {exc} on a "
+                                      f"batch of ids of shape {tuple(x.shape)}")
+                logits, state = (out if isinstance(out, tuple) else (out, None))
+                if tuple(logits.shape) != (1, x.shape[1], len(vocab)):
+                    fail_simple(name, f"the model must return logits of shape (N, T, V) = "
+                                      f"(1, {x.shape[1]}, {len(vocab)}), got "
+                                      f"{tuple(logits.shape)}")
+                loss = torch.nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]).double(), y.reshape(-1), reduction="sum")
+                total += float(loss)
+                count += y.numel()
+    finally:
+        model.train(was_training)
+    bits = total / count / np.log(2)
+    if not np.isfinite(bits) or bits >= TEXT_CAPSTONE_BITS:
+        fail_simple(name, f"{bits:.3f} bits per character on the test text, the target is "
+                          f"below {TEXT_CAPSTONE_BITS}\n  Hint: train longer (a few hundred "
+                          "steps), with a cosine-decayed learning rate; choose on the "
+                          "validation text")
+    print(f"Correct! {name}: {bits:.3f} bits per character on {count:,} test characters, "
+          f"below the target of {TEXT_CAPSTONE_BITS}.")
+
