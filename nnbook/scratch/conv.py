@@ -86,8 +86,8 @@ def im2col(X, kernel_size, stride=1, padding=0):
     with no copy) and one reshape (the only copy): no Python loop over
     samples or pixels.
     """
-    kernel_size, stride, padding = (_pair(kernel_size, "kernel_size"),
-                                    _pair(stride, "stride"), _pair(padding, "padding", minimum=0))
+    kernel_size, stride = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
+    padding = _pair(padding, "padding", minimum=0)
     X = _check_images(X, "X", None, "im2col")
     _check_fits(X, kernel_size, padding, "im2col")
     win = _windows(X, kernel_size, stride, padding)     # (N, C, Ho, Wo, kh, kw)
