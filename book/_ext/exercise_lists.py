@@ -61,7 +61,8 @@ def exercise_list(page: Path) -> str:
     """A numbered list: difficulty, title (linked), the statement, the checks."""
     lines = []
     for item in exercises(page):
-        title = item["title"][:1].upper() + item["title"][1:]
+        title = item["title"].replace("`", "")       # a {ref} title cannot hold code
+        title = title[:1].upper() + title[1:]
         checks = (" Checked by " + ", ".join(f"`{c}`" for c in item["checks"]) + "."
                   if item["checks"] else "")
         lines.append(f"{item['number']}. {item['badge']} **{{ref}}`{title} <{item['label']}>`.** "
