@@ -698,11 +698,14 @@ def test_text_capstone():
     from nnbook.models.rnn import CharLanguageModel, train_char_model
     vocab, train, val = ex.text_capstone_data()
     assert len(train) > 10 * len(val) > 0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)        # small recurrent ops: one thread is fastest
     torch.manual_seed(0)
     model = CharLanguageModel(vocab, hidden_size=128)
     train_char_model(model, vocab.encode(train), vocab.encode(val), steps=250, seq_len=64,
                      batch_size=32, lr=0.01, cosine_decay=True, print_every=0, eval_every=250)
     ex.check_text_capstone(model)
+    torch.set_num_threads(threads)
     fails(ex.check_text_capstone, CharLanguageModel(vocab, hidden_size=8),
           contains=["bits per character", "target is below 2.8"])
     with pytest.raises(TypeError, match="torch.nn.Module"):

@@ -118,7 +118,7 @@ def test_depthnet_he_init_same_layers_and_errors():
     assert len(linears) == 20
     std = torch.cat([layer.weight.flatten() for layer in linears]).std().item()
     assert abs(std - (2 / 48) ** 0.5) < 0.01           # He: Var = 2 / fan_in
-    assert all(float(layer.bias.abs().max()) == 0.0 for layer in linears)
+    assert all(float(layer.bias.detach().abs().max()) == 0.0 for layer in linears)
     x = torch.randn(32, 64)
     assert res(x).shape == (32, 10)
     with pytest.raises(ValueError, match="even"):
