@@ -221,7 +221,7 @@ class RMSNorm(Layer):
         return f"RMSNorm({self.num_features})"
 
 
-class BatchNorm2d(Layer):
+class BatchNorm2d(BatchNorm):
     r"""Batch normalization for images, like ``torch.nn.BatchNorm2d``.
 
     Input ``X`` has shape ``(N, C, H, W)``. A convolutional layer applies the
@@ -245,22 +245,6 @@ class BatchNorm2d(Layer):
     images of the batch. The backward pass is :class:`BatchNorm`'s with the
     means taken over the axes ``(0, 2, 3)``.
     """
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
-        self.num_features = _positive_int(num_features, "num_features")
-        if not (np.isscalar(eps) and eps > 0):
-            raise ValueError(f"eps must be a positive number, got {eps!r}")
-        if not (np.isscalar(momentum) and 0 <= momentum <= 1):
-            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
-        self.eps, self.momentum = float(eps), float(momentum)
-        self.gamma = Parameter(np.ones(self.num_features), "gamma")
-        self.beta = Parameter(np.zeros(self.num_features), "beta")
-        self.running_mean = np.zeros(self.num_features)
-        self.running_var = np.ones(self.num_features)
-        self._cache = None
-
-    def parameters(self):
-        return [self.gamma, self.beta]
 
     def forward(self, X):
         X = as_float_array(X, "X")
