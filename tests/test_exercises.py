@@ -178,7 +178,16 @@ RIGHT = [
     (ex.check_batch_norm_backward, lambda X, g, b, eps: _bn(X, g, b, eps, 0),
      (lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, 0),)),
     (ex.check_layer_norm_backward, lambda X, g, b, eps: _bn(X, g, b, eps, -1),
-     (lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, -1),)),
+     (lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, -1),)),    (ex.check_causal_attention, lambda Q, K, V: _causal_ref(Q, K, V), ()),
+    (ex.check_rms_norm, lambda X, g, eps: g * X / np.sqrt((X ** 2).mean(-1, keepdims=True) + eps),
+     ()),
+    (ex.check_rotary_embedding, lambda X, p, base: _rope_ref(X, p, base), ()),
+    (ex.check_kv_cache_step, lambda *a: _kv_step(*a), ()),
+    (ex.check_swiglu, lambda X, Wg, Wu, Wd: (_silu(X @ Wg) * (X @ Wu)) @ Wd, ()),
+    (ex.check_top_k_routing, lambda s, k: _route_ref(s, k), ()),
+    (ex.check_patchify, lambda im, p: _patchify_ref(im, p), ()),
+    (ex.check_grouped_query_attention, lambda Q, K, V: _gqa_ref(Q, K, V), ()),
+    (ex.check_sampling_probs, lambda z, T, k: _sampling_ref(z, T, k), ()),
 ]
 
 
@@ -268,6 +277,80 @@ def test_a_mistake_hint_fires_only_when_the_mistake_differs_from_the_answer():
     hint = _checking.mistake_hint(np.array(1.0), {"z": np.array(0.0)}, np.array(1.0),
                                   [(lambda z: np.array(1.0), "never shown")])
     assert hint is None
+
+
+def _sm(S):
+    E = np.exp(S - S.max(-1, keepdims=True))
+    return E / E.sum(-1, keepdims=True)
+
+
+def _silu(z):
+    return z / (1 + np.exp(-z))
+
+
+def _causal_ref(Q, K, V, mask="causal", after_softmax=False, stable=True):
+    L = Q.shape[-2]
+    S = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    banned = {"causal": np.triu(np.ones((L, L), bool), 1), "none": np.zeros((L, L), bool),
+              "anti": np.tril(np.ones((L, L), bool), -1)}[mask]
+    if after_softmax:
+        return (_sm(S) * ~banned) @ V
+    if not stable:
+        E = np.exp(S) * ~banned
+        return E / E.sum(-1, keepdims=True) @ V
+    return _sm(np.where(banned, -np.inf, S)) @ V
+
+
+def _rope_ref(X, p, base, sign=1.0, halves=False):
+    d = X.shape[-1]
+    a = p[:, None] * base ** (-np.arange(0, d, 2) / d)
+    c, s = np.cos(a), sign * np.sin(a)
+    if halves:
+        x1, x2 = X[..., :d // 2], X[..., d // 2:]
+        return np.concatenate([x1 * c - x2 * s, x1 * s + x2 * c], -1)
+    out = np.empty_like(X)
+    even, odd = X[..., 0::2], X[..., 1::2]
+    out[..., 0::2], out[..., 1::2] = even * c - odd * s, even * s + odd * c
+    return out
+
+
+def _kv_step(q, k, v, K_cache, V_cache, append_first=True, front=False):
+    K_new = np.concatenate([k, K_cache] if front else [K_cache, k], 1)
+    V_new = np.concatenate([v, V_cache] if front else [V_cache, v], 1)
+    K_att, V_att = (K_new, V_new) if append_first else (K_cache, V_cache)
+    if K_att.shape[1] == 0:
+        return v, K_new, V_new
+    return _sm(q @ np.swapaxes(K_att, -1, -2) / np.sqrt(q.shape[-1])) @ V_att, K_new, V_new
+
+
+def _route_ref(s, k, full_gates=False, per_token=False):
+    top = np.argsort(-s, -1)[:, :k]
+    gates = np.take_along_axis(_sm(s), top, -1) if full_gates else \
+        _sm(np.take_along_axis(s, top, -1))
+    counts = np.bincount(top.ravel(), minlength=s.shape[1])
+    f = counts / (len(s) if per_token else top.size)
+    return top, gates, s.shape[1] * np.sum(f * _sm(s).mean(0))
+
+
+def _patchify_ref(im, p, order=(0, 2, 4, 1, 3, 5)):
+    N, C, H, W = im.shape
+    return im.reshape(N, C, H // p, p, W // p, p).transpose(order).reshape(N, -1, C * p * p)
+
+
+def _gqa_ref(Q, K, V, tile=False):
+    G = Q.shape[1] // K.shape[1]
+    K, V = ((np.tile(A, (1, G, 1, 1)) if tile else np.repeat(A, G, 1)) for A in (K, V))
+    return _sm(Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])) @ V
+
+
+def _sampling_ref(z, T, k, times=False, renormalize=True):
+    z = z * T if times else z / T
+    if k is None:
+        return _sm(z)
+    if not renormalize:
+        p = _sm(z)
+        return np.where(p < np.sort(p, -1)[..., [-k]], 0.0, p)
+    return _sm(np.where(z < np.sort(z, -1)[..., [-k]], -np.inf, z))
 
 
 def test_every_check_is_tested():
@@ -715,3 +798,111 @@ def test_text_capstone():
         def forward(self, x):
             return torch.zeros(x.shape[0], x.shape[1], 3)
     fails(ex.check_text_capstone, WrongShape(), contains=["logits of shape"])
+
+
+# -- the building blocks of chapter 12 (exercises 12.11-12.19) -------------------
+
+def test_causal_attention_wrong():
+    fails(ex.check_causal_attention, lambda Q, K, V: _causal_ref(Q, K, V, "none"),
+          contains=["no mask"])
+    fails(ex.check_causal_attention, lambda Q, K, V: _causal_ref(Q, K, V, "anti"),
+          contains=["wrong way round"])
+    fails(ex.check_causal_attention, lambda Q, K, V: _causal_ref(Q, K, V, after_softmax=True),
+          contains=["before the softmax"])
+    with np.errstate(all="ignore"):
+        fails(ex.check_causal_attention, lambda Q, K, V: _causal_ref(Q, K, V, stable=False),
+              contains=["subtract each row's maximum"])
+
+
+def test_rms_norm_wrong():
+    def layer_norm(X, g, eps):
+        return g * (X - X.mean(-1, keepdims=True)) / np.sqrt(X.var(-1, keepdims=True) + eps)
+    fails(ex.check_rms_norm, layer_norm, contains=["does not subtract the mean"])
+    fails(ex.check_rms_norm, lambda X, g, eps: X / np.sqrt((X ** 2).mean(-1, keepdims=True) + eps),
+          contains=["gamma"])
+    fails(ex.check_rms_norm,
+          lambda X, g, eps: g * X / (np.sqrt((X ** 2).mean(-1, keepdims=True)) + eps),
+          contains=["INSIDE the square root"])
+
+
+def test_rotary_embedding_wrong():
+    fails(ex.check_rotary_embedding, lambda X, p, b: _rope_ref(X, p, b, sign=-1.0),
+          contains=["wrong way"])
+    fails(ex.check_rotary_embedding, lambda X, p, b: _rope_ref(X, p, b ** 0.5),
+          contains=["2i, not i"])
+    fails(ex.check_rotary_embedding, lambda X, p, b: _rope_ref(X, p, b, halves=True),
+          contains=["GPT-NeoX", "equally valid"])
+
+
+def test_kv_cache_step_wrong():
+    fails(ex.check_kv_cache_step, lambda *a: _kv_step(*a, append_first=False),
+          contains=["attend to itself", "step t = 1"])
+    fails(ex.check_kv_cache_step, lambda *a: _kv_step(*a, front=True),
+          contains=["wrong K_cache", "in order"])
+    fails(ex.check_kv_cache_step, lambda *a: _kv_step(*a)[0],
+          contains=["tuple (o, K_cache, V_cache)"])
+
+
+def test_swiglu_wrong():
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    fails(ex.check_swiglu, lambda X, Wg, Wu, Wd: (sigmoid(X @ Wg) * (X @ Wu)) @ Wd,
+          contains=["that is GLU"])
+    fails(ex.check_swiglu, lambda X, Wg, Wu, Wd: ((X @ Wg) * _silu(X @ Wu)) @ Wd,
+          contains=["GATE branch"])
+    fails(ex.check_swiglu, lambda X, Wg, Wu, Wd: _silu(X @ Wg) @ Wd, contains=["W_up"])
+
+
+def test_top_k_routing_wrong():
+    fails(ex.check_top_k_routing, lambda s, k: _route_ref(s, k, full_gates=True),
+          contains=["CHOSEN"])
+    fails(ex.check_top_k_routing,
+          lambda s, k: (np.argsort(s, -1)[:, :k],) + _route_ref(s, k)[1:],
+          contains=["wrong top", "LARGEST"])
+    fails(ex.check_top_k_routing, lambda s, k: _route_ref(s, k, per_token=True),
+          contains=["wrong balance", "T * k"])
+
+
+def test_patchify_wrong():
+    fails(ex.check_patchify, lambda im, p: im.reshape(im.shape[0], -1, im.shape[1] * p * p),
+          contains=["strips"])
+    fails(ex.check_patchify, lambda im, p: _patchify_ref(im, p, (0, 4, 2, 1, 3, 5)),
+          contains=["row by row"])
+    fails(ex.check_patchify, lambda im, p: _patchify_ref(im, p, (0, 2, 4, 3, 5, 1)),
+          contains=["channel by channel"])
+
+
+def test_patchify_matches_the_vision_transformer():
+    torch = pytest.importorskip("torch")
+    from nnbook.models.vit import patchify
+    images = np.random.default_rng(0).normal(size=(2, 3, 8, 8))
+    np.testing.assert_allclose(patchify(torch.tensor(images), 4).numpy(),
+                               _patchify_ref(images, 4))
+
+
+def test_grouped_query_attention_wrong():
+    fails(ex.check_grouped_query_attention, lambda Q, K, V: _gqa_ref(Q, K, V, tile=True),
+          contains=["np.tile"])
+    fails(ex.check_grouped_query_attention, lambda Q, K, V: (_gqa_ref(Q, K, V), None),
+          contains=["not a tuple"])
+
+
+def test_grouped_query_attention_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    Q, K, V = rng.normal(size=(2, 6, 5, 4)), rng.normal(size=(2, 2, 5, 4)), \
+        rng.normal(size=(2, 2, 5, 4))
+    theirs = torch.nn.functional.scaled_dot_product_attention(
+        *(torch.tensor(a) for a in (Q, K, V)), enable_gqa=True).numpy()
+    np.testing.assert_allclose(_gqa_ref(Q, K, V), theirs, atol=1e-12)
+    ex.check_grouped_query_attention(lambda Q, K, V: torch.nn.functional.
+                                     scaled_dot_product_attention(
+                                         *(torch.tensor(a) for a in (Q, K, V)), enable_gqa=True))
+
+
+def test_sampling_probs_wrong():
+    fails(ex.check_sampling_probs, lambda z, T, k: _sampling_ref(z, T, k, times=True),
+          contains=["DIVIDE"])
+    fails(ex.check_sampling_probs, lambda z, T, k: _sampling_ref(z, T, k, renormalize=False),
+          contains=["sum to 1"])
+    fails(ex.check_sampling_probs, lambda z, T, k: _sampling_ref(-z, T, k) if k else
+          _sampling_ref(z, T, k), contains=["LARGEST"])
