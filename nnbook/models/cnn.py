@@ -157,8 +157,10 @@ class ResidualBlock(nn.Module):
     shape of its input, and a 1x1 convolution with batch normalisation (a
     *projection*) when it changes the number of channels or, with
     ``stride=2``, halves the height and width. The block then only has to
-    learn the correction :math:`F(x)` to its input, and the gradient reaches
-    earlier layers through the ``+`` unchanged.
+    learn the correction :math:`F(x)` to its input: setting :math:`F` to zero
+    gives (up to the final ReLU) the identity, which He et al. found plain
+    stacks of layers hard to learn, and the reason deep plain networks train
+    worse than shallow ones (chapter 12 measures it).
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1):

@@ -12,6 +12,7 @@ from .activations import (
 from .attention import (MultiHeadAttention, scaled_dot_product_attention,
                         scaled_dot_product_attention_backward, sinusoidal_positional_encoding)
 from .autograd import Value
+from .blocks import TopKMoE, grouped_query_attention, rotary_embedding
 from .conv import AvgPool2D, Conv2D, Flatten, MaxPool2D, col2im, conv_output_size, im2col
 from .gradcheck import check_gradients, numerical_gradient, relative_error
 from .layers import Activation, Dense, Dropout, Layer, Parameter, init_weights
@@ -22,13 +23,17 @@ from .losses import (
 )
 from .mlp import MLP, Sequential
 from .network import NeuralNetworkFromScratch
-from .normalization import BatchNorm, LayerNorm
+from .normalization import BatchNorm, BatchNorm2d, LayerNorm, RMSNorm
 from .optim import SGD, Adam, Momentum, Optimizer, RMSprop
 from .perceptron import Perceptron
 from .rnn import GRU, LSTM, RNN, LastHidden, clip_grad_norm, global_grad_norm
+from .schedules import Scheduled, constant, cosine_decay, step_decay, with_warmup
+from .transformer import TransformerBlock, causal_mask
 
 __all__ = [
-    "BatchNorm", "LayerNorm", "MultiHeadAttention", "scaled_dot_product_attention",
+    "BatchNorm", "BatchNorm2d", "LayerNorm", "RMSNorm", "TopKMoE", "TransformerBlock",
+    "causal_mask", "grouped_query_attention", "rotary_embedding", "Scheduled", "constant",
+    "cosine_decay", "step_decay", "with_warmup", "MultiHeadAttention", "scaled_dot_product_attention",
     "scaled_dot_product_attention_backward", "sinusoidal_positional_encoding",
     "AvgPool2D", "Conv2D", "Flatten", "MaxPool2D", "col2im", "conv_output_size", "im2col",
     "GRU", "LSTM", "LastHidden", "RNN", "clip_grad_norm", "global_grad_norm",
