@@ -33,7 +33,8 @@ from .transformer import TransformerBlock, causal_mask
 __all__ = [
     "BatchNorm", "BatchNorm2d", "LayerNorm", "RMSNorm", "TopKMoE", "TransformerBlock",
     "causal_mask", "grouped_query_attention", "rotary_embedding", "Scheduled", "constant",
-    "cosine_decay", "step_decay", "with_warmup", "MultiHeadAttention", "scaled_dot_product_attention",
+    "cosine_decay", "step_decay", "with_warmup",
+    "MultiHeadAttention", "scaled_dot_product_attention",
     "scaled_dot_product_attention_backward", "sinusoidal_positional_encoding",
     "AvgPool2D", "Conv2D", "Flatten", "MaxPool2D", "col2im", "conv_output_size", "im2col",
     "GRU", "LSTM", "LastHidden", "RNN", "clip_grad_norm", "global_grad_norm",
