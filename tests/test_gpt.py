@@ -128,3 +128,25 @@ def test_ngram_losses_agree_with_single_orders():
         assert math.isclose(all_orders[n], ngram_loss(train, test, n))
     with pytest.raises(ValueError, match="max_order"):
         ngram_losses(train, test, 0)
+
+
+@pytest.mark.parametrize("kw", VARIANTS)
+def test_attention_maps_are_causal_and_reproduce_the_attention_output(kw):
+    model = _model(**kw).eval()
+    idx = torch.randint(0, 11, (2, 9), generator=torch.Generator().manual_seed(3))
+    maps = model.attention_maps(idx)
+    assert len(maps) == 2 and maps[0].shape == (2, 4, 9, 9)
+    for A in maps:
+        torch.testing.assert_close(A.sum(-1), torch.ones(2, 4, 9))
+        assert A.triu(1).abs().max() == 0                 # no weight on the future
+    # the first block's weights times its values give its attention output
+    attn, z = model.blocks[0].attn, model.blocks[0].norm1(model.tok(idx)
+                                                          + (model.pos(torch.arange(9))
+                                                             if model.pos is not None else 0))
+    v = attn.kv(z).view(2, 9, 2, attn.n_kv_head, attn.head_dim)[:, :, 1].transpose(1, 2)
+    v = v.repeat_interleave(attn.n_head // attn.n_kv_head, dim=1)
+    y = attn.proj((maps[0] @ v).transpose(1, 2).reshape(2, 9, 16))
+    with torch.no_grad():
+        torch.testing.assert_close(y, attn(z), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="token ids"):
+        model.attention_maps(torch.tensor([[0, 11]]))
