@@ -13,8 +13,8 @@ Prints:
 - the test accuracy of the ViT, the CNN (``SmallCNN``) and a linear model
   trained on 250, 1,000 and 4,000 digits for 500 steps each (section 12.4);
 - the samples per second of data-parallel training with 1 and 2 processes
-  (gloo, section 12.5's wider network), the measured all-reduce time, and
-  the ring all-reduce cost model's prediction for 2 processes.
+  (gloo, section 12.5's wider network), the all-reduce times by message
+  size, and what compute alone plus one all-reduce predict for 2 processes.
 
 ``--skip gpt,vit,ddp`` leaves parts out. Times depend on the machine and its
 load; the bits per character and the accuracies are reproducible.
@@ -119,9 +119,9 @@ def ddp_throughput() -> None:
     from nnbook.distributed import train_run
 
     print("== data-parallel throughput (gloo; hidden 256, global batch 256, 4,096 samples, "
-          "2 epochs) ==")
-    options = ["--epochs", "2", "--hidden", "256", "--global-batch", "256",
-               "--n-samples", "4096"]
+          "10 epochs) ==")
+    options = ["--epochs", "10", "--hidden", "256", "--global-batch", "256",
+               "--n-samples", "4096", "--profile"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "two.pt"
@@ -131,13 +131,20 @@ def ddp_throughput() -> None:
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr)
         two = torch.load(out)
-    one = train_run(0, 1, global_batch=256, epochs=2, hidden=256, n_samples=4096)
-    compute_step = one["seconds"] / (2 * 4096 // 256)
-    predicted = 256 / (compute_step / 2 + two["allreduce_seconds"])
-    print(f"1 process: {one['samples_per_second']:,.0f} samples/s")
+    one = train_run(0, 1, global_batch=256, epochs=10, hidden=256, n_samples=4096)
+    n_steps = len(one["losses"])
+    sweep = dict(two["allreduce_sweep"])
+    t_gradients = sweep.pop(sum(v.numel() for v in one["state_dict"].values()))
+    t_compute = two["concurrent_compute_seconds"] / n_steps
+    predicted = 256 / (t_compute + t_gradients)   # compute of 2 concurrent ranks + all-reduce
+    print(f"1 process: {one['samples_per_second']:,.0f} samples/s "
+          f"({1e3 * one['seconds'] / n_steps:.2f} ms per step)")
     print(f"2 processes: {two['samples_per_second']:,.0f} samples/s "
-          f"(cost model {predicted:,.0f}; one all-reduce {1e3 * two['allreduce_seconds']:.2f} "
-          f"ms, one compute step on 1 process {1e3 * compute_step:.2f} ms)")
+          f"(compute alone + all-reduce predict {predicted:,.0f}; one all-reduce of the "
+          f"gradients {1e3 * t_gradients:.2f} ms, compute alone {1e3 * t_compute:.2f} ms "
+          f"per step)")
+    print("all-reduce (median, ms) by float32 numbers: "
+          + ", ".join(f"{n:,}: {1e3 * t:.3f}" for n, t in sorted(sweep.items())))
 
 
 def main(argv=None) -> None:

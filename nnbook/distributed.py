@@ -89,9 +89,13 @@ def make_model(n_features: int = 8, hidden: int = 32, seed: int = 0,
     return nn.Sequential(*layers)
 
 
-def default_backend() -> str:
-    """``"nccl"`` between GPUs, ``"gloo"`` on CPUs (nccl cannot run without CUDA)."""
-    return "nccl" if torch.cuda.is_available() else "gloo"
+def default_backend(device=None) -> str:
+    """The backend for tensors on ``device``: ``"nccl"`` for CUDA tensors,
+    ``"gloo"`` for CPU tensors (nccl cannot reduce CPU tensors, even on a GPU
+    machine). Without a device: ``"nccl"`` if a GPU is available."""
+    if device is None:
+        return "nccl" if torch.cuda.is_available() else "gloo"
+    return "nccl" if torch.device(device).type == "cuda" else "gloo"
 
 
 def free_port() -> int:
@@ -158,11 +162,12 @@ def train_run(rank: int = 0, world_size: int = 1, *, global_batch: int = 64, epo
                     loss.backward()          # DDP all-reduces (averages) gradients here
                 step_loss += loss.detach()
             optimizer.step()
-            if world_size > 1:       # for reporting only: the global-batch mean loss
-                dist.all_reduce(step_loss)
-                step_loss /= world_size
             losses.append(step_loss.item())
     seconds = time.perf_counter() - start
+    if world_size > 1:   # for reporting, the global-batch mean losses: one all-reduce
+        losses_t = torch.tensor(losses)               # at the end, not one per step
+        dist.all_reduce(losses_t)
+        losses = (losses_t / world_size).tolist()
     module = model.module if world_size > 1 else model
     return {"state_dict": {k: v.detach().clone() for k, v in module.state_dict().items()},
             "losses": losses, "seconds": seconds,
@@ -178,27 +183,63 @@ def train(rank: int = 0, world_size: int = 1, *, global_batch: int = 64, epochs:
     return result["state_dict"], result["losses"]
 
 
-def allreduce_seconds(numel: int, repeats: int = 20) -> float:
-    """Mean wall time of one all-reduce of ``numel`` float32 numbers on the
-    current process group (call it on every rank)."""
-    buffer = torch.ones(numel)
-    dist.barrier()
-    start = time.perf_counter()
+def allreduce_times(sizes, repeats: int = 21) -> dict:
+    """Median wall time of one all-reduce of ``n`` float32 numbers, for each
+    ``n`` in ``sizes``, on the current process group (call it on every rank).
+    The sizes take turns, so that a burst of load on a shared machine slows
+    them all alike; a barrier before each call keeps one call's tail on the
+    other rank out of the next one's time; and the median ignores the calls
+    that waited for a descheduled rank."""
+    buffers = {int(n): torch.ones(int(n)) for n in sizes}
+    times = {n: [] for n in buffers}
     for _ in range(repeats):
-        dist.all_reduce(buffer)
-    return (time.perf_counter() - start) / repeats
+        for n, buffer in buffers.items():
+            dist.barrier()
+            start = time.perf_counter()
+            dist.all_reduce(buffer)
+            times[n].append(time.perf_counter() - start)
+    return {n: float(sorted(t)[repeats // 2]) for n, t in times.items()}
 
 
-def _worker(rank: int, world_size: int, port: int, out: str | None, kwargs: dict) -> None:
+def allreduce_seconds(numel: int, repeats: int = 21) -> float:
+    """Median wall time of one all-reduce of ``numel`` float32 numbers."""
+    return allreduce_times([numel], repeats)[int(numel)]
+
+
+ALLREDUCE_SIZES = (1, 2 ** 10, 2 ** 14, 2 ** 17, 2 ** 20)   # float32 numbers per message
+
+
+def profile(rank: int, world_size: int, n_params: int, **kwargs) -> dict:
+    """Where a data-parallel step's time goes, measured on every rank at once:
+    ``"allreduce_sweep"`` maps a message size (float32 numbers: those of
+    ``ALLREDUCE_SIZES``, then ``n_params``) to the time of one all-reduce, and
+    ``"concurrent_compute_seconds"`` is the slowest rank's time for the same
+    training with no communication at all (each rank trains alone on a
+    slice-sized batch, while the others do the same)."""
+    sweep = allreduce_times(ALLREDUCE_SIZES + (n_params,))
+    share = dict(kwargs)
+    share["global_batch"] = kwargs.get("global_batch", 64) // world_size
+    share["n_samples"] = kwargs.get("n_samples", 512) // world_size
+    dist.barrier()
+    solo = torch.tensor(train_run(0, 1, **share)["seconds"])   # alone, no group calls
+    dist.all_reduce(solo, op=dist.ReduceOp.MAX)
+    return {"allreduce_sweep": sweep, "concurrent_compute_seconds": solo.item()}
+
+
+def _worker(rank: int, world_size: int, port: int, out: str | None, kwargs: dict,
+            with_profile: bool = False) -> None:
     """One spawned process: join the group, train, let rank 0 save the result."""
     torch.set_num_threads(1)
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
-    dist.init_process_group(default_backend(), rank=rank, world_size=world_size)
+    # this script keeps its tensors on the CPU, so gloo even on a GPU machine
+    dist.init_process_group(default_backend("cpu"), rank=rank, world_size=world_size)
     try:
         result = train_run(rank, world_size, **kwargs)
         n_params = sum(v.numel() for v in result["state_dict"].values())
         result["allreduce_seconds"] = allreduce_seconds(n_params)
+        if with_profile:
+            result.update(profile(rank, world_size, n_params, **kwargs))
         if rank == 0 and out:
             torch.save({**result, "world_size": world_size}, out)
         dist.barrier()
@@ -206,9 +247,11 @@ def _worker(rank: int, world_size: int, port: int, out: str | None, kwargs: dict
         dist.destroy_process_group()
 
 
-def run(nproc: int = 1, out: str | None = None, **kwargs) -> None:
+def run(nproc: int = 1, out: str | None = None, with_profile: bool = False,
+        **kwargs) -> None:
     """Train with ``nproc`` processes started by ``torch.multiprocessing``
-    (or in this process when ``nproc == 1``) and save the result to ``out``.
+    (or in this process when ``nproc == 1``) and save the result to ``out``;
+    ``with_profile`` adds the timings of :func:`profile` (with ``nproc > 1``).
     Call it before this process has run any torch computation (it may fork)."""
     if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
         raise ValueError(f"nproc must be a positive integer, got {nproc!r}")
@@ -221,8 +264,8 @@ def run(nproc: int = 1, out: str | None = None, **kwargs) -> None:
     # "fork" starts the children without importing torch again (seconds saved);
     # "spawn" is the portable choice on systems without fork.
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    mp.start_processes(_worker, args=(nproc, free_port(), out, kwargs), nprocs=nproc,
-                       join=True, start_method=method)
+    mp.start_processes(_worker, args=(nproc, free_port(), out, kwargs, with_profile),
+                       nprocs=nproc, join=True, start_method=method)
 
 
 def main(argv=None) -> None:
@@ -239,6 +282,8 @@ def main(argv=None) -> None:
     parser.add_argument("--norm", choices=["none", "batch", "global"], default="none")
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--no-shuffle", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="also time all-reduces of several sizes and the compute alone")
     parser.add_argument("--out", default=None, help="where rank 0 saves weights and losses")
     args = parser.parse_args(argv)
     kwargs = dict(global_batch=args.global_batch, epochs=args.epochs, lr=args.lr,
@@ -248,7 +293,8 @@ def main(argv=None) -> None:
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:    # started by torchrun
         torch.set_num_threads(1)
         rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-        dist.init_process_group(default_backend())             # reads MASTER_ADDR/PORT
+        # the tensors stay on the CPU: gloo (reads MASTER_ADDR and MASTER_PORT)
+        dist.init_process_group(default_backend("cpu"))
         try:
             result = train_run(rank, world_size, **kwargs)
             if rank == 0 and args.out:
@@ -260,7 +306,7 @@ def main(argv=None) -> None:
         # import the worker under this module's real name so that spawned
         # children can find it, also when this file runs as __main__
         from nnbook.distributed import run as _run
-        _run(args.nproc, args.out, **kwargs)
+        _run(args.nproc, args.out, with_profile=args.profile, **kwargs)
     world_size = int(os.environ.get("WORLD_SIZE", args.nproc))
     if int(os.environ.get("RANK", 0)) == 0:
         print(f"trained with {world_size} process(es); weights saved to {args.out}",

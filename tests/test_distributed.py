@@ -82,9 +82,17 @@ def test_gradient_accumulation_equals_one_large_batch():
 
 def test_ddp_with_shuffling_equals_one_process_accumulating(tmp_path):
     """set_epoch reshuffles; 2 ranks of 32 = 1 process accumulating 2 micro-batches of 32."""
-    ddp = _launch(tmp_path, 2)
+    ddp = _launch(tmp_path, 2, "--profile")
     acc = _launch(tmp_path, 1, "--accumulation-steps", "2")
     assert _max_diff(ddp["state_dict"], acc["state_dict"]) < 1e-5
+    assert ddp["losses"] == pytest.approx(acc["losses"], abs=1e-6)   # global-batch means
+    # the profile: all-reduce times for every size (and the gradients'), compute alone
+    from nnbook.distributed import ALLREDUCE_SIZES
+    n_params = sum(v.numel() for v in ddp["state_dict"].values())
+    assert set(ddp["allreduce_sweep"]) == set(ALLREDUCE_SIZES) | {n_params}
+    assert all(t > 0 for t in ddp["allreduce_sweep"].values())
+    assert ddp["allreduce_sweep"][2 ** 20] > ddp["allreduce_sweep"][1]   # bandwidth costs
+    assert 0 < ddp["concurrent_compute_seconds"]
     unshuffled = _launch(tmp_path, 1, "--no-shuffle")
     assert _max_diff(acc["state_dict"], unshuffled["state_dict"]) > 1e-3  # order did change
     assert ddp["samples_per_second"] > 0 and ddp["allreduce_seconds"] > 0
@@ -102,9 +110,33 @@ def test_batch_norm_caveat_and_its_fix(tmp_path):
 def test_backend_and_new_bad_inputs():
     from nnbook.distributed import default_backend, train_run
     assert default_backend() == ("nccl" if torch.cuda.is_available() else "gloo")
+    # the backend follows the device of the tensors, not the machine
+    assert default_backend("cpu") == default_backend(torch.device("cpu")) == "gloo"
+    assert default_backend("cuda:1") == default_backend(torch.device("cuda")) == "nccl"
     with pytest.raises(ValueError, match="accumulation_steps"):
         train_run(0, 1, global_batch=64, accumulation_steps=0)
     with pytest.raises(ValueError, match=r"divisible by the number of processes times"):
         train_run(0, 1, global_batch=64, accumulation_steps=3)
     with pytest.raises(ValueError, match="norm must be"):
         make_model(norm="layer")
+
+
+def test_distributed_sampler_shards_and_set_epoch():
+    """What train_run relies on: disjoint shards that cover the data, the same
+    permutation on every rank, and a new one after set_epoch (none without)."""
+    from torch.utils.data import DistributedSampler
+    dataset = make_dataset(64)
+    samplers = [DistributedSampler(dataset, num_replicas=2, rank=r, shuffle=True, seed=0)
+                for r in (0, 1)]
+    first = [list(s) for s in samplers]
+    again = [list(s) for s in samplers]
+    assert sorted(first[0] + first[1]) == list(range(64))
+    assert again == first                                 # no set_epoch: it repeats
+    for s in samplers:
+        s.set_epoch(1)
+    second = [list(s) for s in samplers]
+    assert sorted(second[0] + second[1]) == list(range(64)) and second != first
+    # rank r takes positions r, r + 2, ... of one permutation: interleave to rebuild it
+    order = [i for pair in zip(*second) for i in pair]
+    g = torch.Generator().manual_seed(0 + 1)
+    assert order == torch.randperm(64, generator=g).tolist()
