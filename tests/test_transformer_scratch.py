@@ -16,18 +16,19 @@ class TorchBlock(nn.Module):
         self.attn = nn.MultiheadAttention(E, H, batch_first=True)
         self.fc1, self.fc2 = nn.Linear(E, F), nn.Linear(F, E)
 
-    def forward(self, x):
+    def forward(self, x, causal=True):
         L = x.shape[1]
         forbidden = torch.ones(L, L, dtype=torch.bool).triu(1)      # torch: True = forbidden
+        forbidden = forbidden if causal else None
         z = self.ln1(x)
         h = x + self.attn(z, z, z, attn_mask=forbidden, need_weights=False)[0]
         return h + self.fc2(nn.functional.gelu(self.fc1(self.ln2(h)), approximate="tanh"))
 
 
-def _pair(E=8, H=2, F=12, seed=0):
+def _pair(E=8, H=2, F=12, seed=0, causal=True):
     torch.manual_seed(seed)
     theirs = TorchBlock(E, H, F).double()
-    ours = TransformerBlock(E, H, F, seed=seed)
+    ours = TransformerBlock(E, H, F, causal=causal, seed=seed)
     rng = np.random.default_rng(seed)
     with torch.no_grad():       # non-trivial norm parameters and biases
         for p in (theirs.ln1.weight, theirs.ln2.weight):
@@ -88,7 +89,9 @@ def test_block_is_causal():
     X = np.random.default_rng(2).normal(size=(1, 6, 8))
     Y = ours.forward(X)
     X2 = X.copy()
-    X2[0, 4:] += 5.0
+    # a random change (adding a constant to every feature would vanish in the LayerNorm,
+    # and the earlier outputs would stay put even without the mask)
+    X2[0, 4:] += np.random.default_rng(5).normal(size=(2, 8))
     Y2 = ours.forward(X2)
     np.testing.assert_allclose(Y[0, :4], Y2[0, :4], atol=1e-12)
     assert np.abs(Y[0, 4:] - Y2[0, 4:]).max() > 1e-3
@@ -119,3 +122,19 @@ def test_causal_mask_and_errors():
         block.forward(np.zeros((2, 3, 5)))
     with pytest.raises(RuntimeError, match="before forward"):
         TransformerBlock(8, 2, seed=0).backward(np.zeros((1, 2, 8)))
+
+
+def test_encoder_block_without_mask_matches_torch_and_sees_the_future():
+    ours, theirs = _pair(causal=False)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(2, 5, 8))
+    dY = rng.normal(size=X.shape)
+    Y, dX = ours.forward(X), ours.backward(dY)
+    Xt = torch.tensor(X, requires_grad=True)
+    Yt = theirs(Xt, causal=False)
+    Yt.backward(torch.from_numpy(dY))
+    np.testing.assert_allclose(Y, Yt.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(dX, Xt.grad.numpy(), atol=1e-10)
+    X2 = X.copy()
+    X2[:, -1] += rng.normal(size=8)   # without the mask, the first position reads the last
+    assert np.abs(ours.forward(X2)[:, 0] - Y[:, 0]).max() > 1e-3
