@@ -71,6 +71,22 @@ def test_a_tiny_gpt_learns_a_pattern():
     assert out[0].tolist() == [3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5]
 
 
+def test_train_gpt_records_the_held_out_loss_without_changing_training():
+    text = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9] * 100)
+    plain = train_gpt(_model(vocab_size=10, context=16), text, steps=12, batch_size=4)
+    model = _model(vocab_size=10, context=16)
+    tracked = train_gpt(model, text, steps=12, batch_size=4, val_ids=text[:100],
+                        eval_every=5)
+    assert tracked["loss"] == plain["loss"]          # evaluating does not disturb training
+    assert tracked["val_step"] == [5, 10, 12]
+    assert math.isclose(tracked["val_loss"][-1], evaluate_gpt(model, text[:100]), rel_tol=1e-6)
+    assert plain["val_step"] == plain["val_loss"] == []
+    with pytest.raises(ValueError, match="val_ids and eval_every go together"):
+        train_gpt(model, text, steps=1, eval_every=5)
+    with pytest.raises(ValueError, match="val_ids and eval_every go together"):
+        train_gpt(model, text, steps=1, val_ids=text)
+
+
 def test_evaluate_gpt_scores_every_character_once():
     model = _model(context=8).eval()
     ids = np.random.default_rng(0).integers(0, 11, 8)          # fits in one window

@@ -323,10 +323,17 @@ def random_chunks(ids, seq_len: int, batch_size: int, generator: torch.Generator
 
 def train_gpt(model: GPT, train_ids, *, steps: int = 300, batch_size: int = 16,
               seq_len: int | None = None, lr: float = 3e-3, warmup: int = 20, seed: int = 0,
-              print_every: int = 0) -> dict:
+              print_every: int = 0, val_ids=None, eval_every: int = 0) -> dict:
     """AdamW with linear warm-up then cosine decay, gradient clipping at 1.
-    Returns ``{"loss": per-step training losses, "seconds": wall time}``."""
+    Returns ``{"loss": per-step training losses, "seconds": wall time}``; with
+    ``val_ids`` and ``eval_every``, also the held-out loss every ``eval_every``
+    steps and at the end (``"val_step"``, ``"val_loss"``; timed with training)."""
     steps = _positive_int(steps, "steps")
+    if (val_ids is None) != (not eval_every):
+        given = "None" if val_ids is None else "given"
+        raise ValueError(f"val_ids and eval_every go together, got val_ids {given} "
+                         f"and eval_every={eval_every!r}")
+    eval_every = _positive_int(eval_every, "eval_every") if eval_every else 0
     seq_len = model.cfg.context if seq_len is None else _positive_int(seq_len, "seq_len")
     if seq_len > model.cfg.context:
         raise ValueError(f"seq_len ({seq_len}) exceeds the model's context "
@@ -337,7 +344,7 @@ def train_gpt(model: GPT, train_ids, *, steps: int = 300, batch_size: int = 16,
                                   weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(
         (s + 1) / warmup, 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
-    losses, start = [], time.perf_counter()
+    history, losses, start = {"val_step": [], "val_loss": []}, [], time.perf_counter()
     model.train()
     for step in range(1, steps + 1):
         x, y = next(batches)
@@ -351,7 +358,11 @@ def train_gpt(model: GPT, train_ids, *, steps: int = 300, batch_size: int = 16,
         if print_every and (step % print_every == 0 or step == steps):
             print(f"step {step:>4}/{steps}: training loss "
                   f"{np.mean(losses[-print_every:]):.3f} nats/char", flush=True)
-    return {"loss": losses, "seconds": time.perf_counter() - start}
+        if eval_every and (step % eval_every == 0 or step == steps):
+            history["val_step"].append(step)
+            history["val_loss"].append(evaluate_gpt(model, val_ids))
+    history.update(loss=losses, seconds=time.perf_counter() - start)
+    return history
 
 
 @torch.no_grad()
