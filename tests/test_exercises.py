@@ -178,7 +178,8 @@ RIGHT = [
     (ex.check_batch_norm_backward, lambda X, g, b, eps: _bn(X, g, b, eps, 0),
      (lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, 0),)),
     (ex.check_layer_norm_backward, lambda X, g, b, eps: _bn(X, g, b, eps, -1),
-     (lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, -1),)),    (ex.check_causal_attention, lambda Q, K, V: _causal_ref(Q, K, V), ()),
+     (lambda X, g, b, eps, d: _bn_bw(X, g, b, eps, d, -1),)),
+    (ex.check_causal_attention, lambda Q, K, V: _causal_ref(Q, K, V), ()),
     (ex.check_rms_norm, lambda X, g, eps: g * X / np.sqrt((X ** 2).mean(-1, keepdims=True) + eps),
      ()),
     (ex.check_rotary_embedding, lambda X, p, base: _rope_ref(X, p, base), ()),
@@ -906,3 +907,206 @@ def test_sampling_probs_wrong():
           contains=["sum to 1"])
     fails(ex.check_sampling_probs, lambda z, T, k: _sampling_ref(-z, T, k) if k else
           _sampling_ref(z, T, k), contains=["LARGEST"])
+
+
+# -- chapter 12: right answers written differently, and the hints for common mistakes ---
+
+def _masked_softmax_attention(Q, K, V, banned, value=-np.inf, axis=-1):
+    S = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    S = np.where(banned, value, S)
+    E = np.exp(S - S.max(axis=axis, keepdims=True))
+    return E / E.sum(axis=axis, keepdims=True) @ V
+
+
+def test_causal_attention_accepts_equivalent_answers():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+
+    def future(Q):
+        L = Q.shape[-2]
+        return np.tril(np.ones((L, L))) == 0
+
+    ex.check_causal_attention(lambda Q, K, V: _masked_softmax_attention(Q, K, V, future(Q),
+                                                                        value=-1e9))
+    ex.check_causal_attention(lambda Q, K, V: F.scaled_dot_product_attention(
+        *(torch.tensor(a) for a in (Q, K, V)), is_causal=True))
+    ex.check_causal_attention(lambda Q, K, V: _causal_ref(Q, K, V).tolist())
+
+    def row_by_row(Q, K, V):
+        out = np.zeros(Q.shape[:-1] + V.shape[-1:])
+        for i in range(Q.shape[-2]):
+            out[..., i:i + 1, :] = _attention_ref(Q[..., i:i + 1, :], K[..., :i + 1, :],
+                                                  V[..., :i + 1, :])
+        return out
+    ex.check_causal_attention(row_by_row)
+
+
+def test_causal_attention_names_more_mistakes():
+    def strict(Q):
+        L = Q.shape[-2]
+        return np.tril(np.ones((L, L)), -1) == 0
+
+    fails(ex.check_causal_attention,
+          lambda Q, K, V: _masked_softmax_attention(Q, K, V, strict(Q), value=-1e9),
+          contains=["its own position"])
+    with np.errstate(all="ignore"):
+        fails(ex.check_causal_attention,
+              lambda Q, K, V: _masked_softmax_attention(Q, K, V, strict(Q)),
+              contains=["its own position"])
+    fails(ex.check_causal_attention,
+          lambda Q, K, V: _masked_softmax_attention(
+              Q, K, V, np.triu(np.ones((Q.shape[-2],) * 2), 1) == 1, value=0.0),
+          contains=["e^0 = 1"])
+    fails(ex.check_causal_attention,
+          lambda Q, K, V: _masked_softmax_attention(
+              Q, K, V, np.triu(np.ones((Q.shape[-2],) * 2), 1) == 1, axis=-2),
+          contains=["not over the queries"])
+    fails(ex.check_causal_attention, lambda Q, K, V: (_causal_ref(Q, K, V), None),
+          contains=["not a tuple"])
+
+
+def test_rms_norm_names_more_mistakes():
+    torch = pytest.importorskip("torch")
+    ex.check_rms_norm(lambda X, g, eps: torch.nn.functional.rms_norm(
+        torch.tensor(X), (X.shape[-1],), torch.tensor(g), eps))
+    fails(ex.check_rms_norm, lambda X, g, eps: g * X / np.sqrt((X ** 2).sum(-1, keepdims=True)
+                                                               + eps), contains=["MEAN"])
+    fails(ex.check_rms_norm, lambda X, g, eps: g * X / ((X ** 2).mean(-1, keepdims=True) + eps),
+          contains=["ROOT"])
+    fails(ex.check_rms_norm, lambda X, g, eps: g * X / np.sqrt(X.var(-1, keepdims=True) + eps),
+          contains=["np.var"])
+    message = fails(ex.check_rms_norm,
+                    lambda X, g, eps: g * X / np.sqrt((X ** 2).mean(-1) + eps),
+                    contains=["keepdims=True"])
+    assert ".T is the usual cause" not in message
+    fails(ex.check_layer_norm,
+          lambda X, g, b, eps: g * (X - X.mean(-1)) / np.sqrt(X.var(-1) + eps) + b,
+          contains=["keepdims=True"])
+
+
+def test_rotary_embedding_names_more_mistakes():
+    def complex_rope(X, p, base):
+        d = X.shape[-1]
+        z = (X[..., 0::2] + 1j * X[..., 1::2]) * np.exp(1j * p[:, None]
+                                                       * base ** (-np.arange(0, d, 2) / d))
+        return np.stack([z.real, z.imag], -1).reshape(X.shape)
+    ex.check_rotary_embedding(complex_rope)
+
+    def in_place(X, p, base):
+        d = X.shape[-1]
+        a = p[:, None] * base ** (-np.arange(0, d, 2) / d)
+        X = X.copy()
+        X[..., 0::2] = X[..., 0::2] * np.cos(a) - X[..., 1::2] * np.sin(a)
+        X[..., 1::2] = X[..., 0::2] * np.sin(a) + X[..., 1::2] * np.cos(a)
+        return X
+    fails(ex.check_rotary_embedding, in_place, contains=["ORIGINAL pair"])
+    fails(ex.check_rotary_embedding, lambda X, p, b: _rope_ref(X, p, 1 / b),
+          contains=["exponent is negative"])
+
+
+def test_kv_cache_step_names_more_mistakes():
+    torch = pytest.importorskip("torch")
+
+    def with_torch(q, k, v, K_cache, V_cache):
+        q, k, v, K_cache, V_cache = (torch.tensor(a) for a in (q, k, v, K_cache, V_cache))
+        K_cache, V_cache = torch.cat([K_cache, k], 1), torch.cat([V_cache, v], 1)
+        return torch.nn.functional.scaled_dot_product_attention(q, K_cache, V_cache), \
+            K_cache, V_cache
+    ex.check_kv_cache_step(with_torch)
+
+    def attend_first(q, k, v, K_cache, V_cache):    # crashes on the empty cache at t = 0
+        o = _sm(q @ np.swapaxes(K_cache, -1, -2) / np.sqrt(q.shape[-1])) @ V_cache
+        return o, np.concatenate([K_cache, k], 1), np.concatenate([V_cache, v], 1)
+    fails(ex.check_kv_cache_step, attend_first, contains=["at t = 0 the caches are empty"])
+
+    def wrong_axis(q, k, v, K_cache, V_cache):
+        K_cache, V_cache = np.concatenate([K_cache, k], 0), np.concatenate([V_cache, v], 0)
+        return _sm(q @ np.swapaxes(K_cache, -1, -2)) @ V_cache, K_cache, V_cache
+    fails(ex.check_kv_cache_step, wrong_axis, contains=["token axis", "axis=1"])
+    message = fails(ex.check_kv_cache_step, lambda *a: (_kv_step(*a)[0][:, 0],) + _kv_step(*a)[1:],
+                    contains=["shape"])
+    assert "caches are empty" not in message
+
+
+def test_top_k_routing_names_more_mistakes():
+    torch = pytest.importorskip("torch")
+
+    def with_torch(s, k):
+        scores = torch.tensor(s)
+        chosen, top = scores.topk(k, dim=-1)
+        f = torch.zeros(s.shape[1], dtype=torch.float64).scatter_add_(
+            0, top.flatten(), torch.ones(top.numel(), dtype=torch.float64)) / top.numel()
+        return top, torch.softmax(chosen, -1), s.shape[1] * (f * torch.softmax(scores, -1)
+                                                             .mean(0)).sum()
+    ex.check_top_k_routing(with_torch)
+    fails(ex.check_top_k_routing,
+          lambda s, k: (np.argsort(s, -1)[:, -k:],) + _route_ref(s, k)[1:],
+          contains=["wrong order", "worst first"])
+
+    def no_minlength(s, k):
+        top, gates, _ = _route_ref(s, k)
+        f = np.bincount(top.ravel()) / top.size
+        return top, gates, s.shape[1] * np.sum(f * _sm(s).mean(0))
+    fails(ex.check_top_k_routing, no_minlength, contains=["minlength=E"])
+    fails(ex.check_top_k_routing,
+          lambda s, k: _route_ref(s, k)[:2] + (_route_ref(s, k)[2] / s.shape[1],),
+          contains=["multiply", "by E"])
+
+
+def test_sampling_probs_names_more_mistakes():
+    ex.check_sampling_probs(lambda z, T, k: _sampling_ref(z, T, k) if k is None else
+                            _sm(np.where(z < np.sort(z, -1)[..., [-k]], -1e10, z / T)))
+
+    def filter_probabilities(z, T, k):
+        p = _sm(z / T)
+        if k is not None:
+            p = np.where(p < np.sort(p, -1)[..., [-k]], 0.0, p)
+        return p / p.sum(-1, keepdims=True)
+    ex.check_sampling_probs(filter_probabilities)
+
+    def unstable(z, T, k):
+        z = z / T
+        if k is not None:
+            z = np.where(z < np.sort(z, -1)[..., [-k]], -np.inf, z)
+        return np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    with np.errstate(all="ignore"):
+        fails(ex.check_sampling_probs, unstable, contains=["subtract the maximum"])
+
+    def one_row(z, T, k):
+        z = z / T
+        if k is not None:
+            z = np.where(z < np.sort(z, -1)[..., [-k]], -np.inf, z)
+        e = np.exp(z - z.max())
+        return e / e.sum()
+    fails(ex.check_sampling_probs, one_row, contains=["several rows"])
+
+    def dropped_to(value, strict):
+        def probs(z, T, k):
+            z = z / T
+            if k is not None:
+                kth = np.sort(z, -1)[..., [-k]]
+                z = np.where(z <= kth if strict else z < kth, value, z)
+            return _sm(z)
+        return probs
+    fails(ex.check_sampling_probs, dropped_to(0.0, False), contains=["e^0 = 1"])
+    fails(ex.check_sampling_probs, dropped_to(-np.inf, True), contains=["z <= kth"])
+    fails(ex.check_sampling_probs, lambda z, T, k: _sampling_ref(z, T, None),
+          contains=["top_k is given"])
+
+
+def test_grouped_query_attention_names_more_mistakes():
+    def grouped(Q, K, V):                  # no copy: query heads reshaped into groups
+        N, H_q, L, d = Q.shape
+        G = H_q // K.shape[1]
+        Qg = Q.reshape(N, K.shape[1], G, L, d)
+        S = Qg @ np.swapaxes(K, -1, -2)[:, :, None] / np.sqrt(d)
+        return (_sm(S) @ V[:, :, None]).reshape(N, H_q, L, d)
+    ex.check_grouped_query_attention(grouped)
+    ex.check_grouped_query_attention(
+        lambda Q, K, V: _gqa_ref(Q, K[:, np.arange(Q.shape[1]) // (Q.shape[1] // K.shape[1])],
+                                 V[:, np.arange(Q.shape[1]) // (Q.shape[1] // K.shape[1])]))
+
+    def unscaled(Q, K, V):
+        G = Q.shape[1] // K.shape[1]
+        return _sm(Q @ np.swapaxes(np.repeat(K, G, 1), -1, -2)) @ np.repeat(V, G, 1)
+    fails(ex.check_grouped_query_attention, unscaled, contains=["sqrt(d)"])

@@ -24,6 +24,26 @@ def _layer_norm(X, gamma, beta, eps=1e-5):
     return gamma * (X - mu) / np.sqrt(var + eps) + beta
 
 
+_KEEPDIMS_HINT = ("keep the reduced axis: np.mean(..., axis=-1, keepdims=True) has shape "
+                  "(..., 1), which divides every feature of its own row")
+
+
+def _rehint(run, condition, hint):
+    """Run ``run()``; if it fails with a message for which ``condition`` holds,
+    fail with ``hint`` instead of the message's generic one."""
+    try:
+        return run()
+    except ExerciseError as exc:
+        text = str(exc)
+        if not condition(text):
+            raise
+        raise ExerciseError(text.split("\n  Hint:")[0] + f"\n  Hint: {hint}") from exc
+
+
+def _broadcast_failure(text):
+    return "your function raised" in text and "broadcast" in text
+
+
 @exercise_check
 def check_layer_norm(fn):
     """``fn(X, gamma, beta, eps) -> Y``: layer normalization over the LAST axis of
@@ -51,7 +71,7 @@ def check_layer_norm(fn):
         mu, sd = X.mean(axis=-1, keepdims=True), X.std(axis=-1, keepdims=True)
         return gamma * (X - mu) / (sd + eps) + beta
 
-    return run_cases(
+    return _rehint(lambda: run_cases(
         "check_layer_norm", fn, cases, _layer_norm,
         mistakes=[(over_batch, "you normalized over the batch (axis 0), which is batch "
                                "normalization: layer norm uses each sample's own mean and "
@@ -63,7 +83,7 @@ def check_layer_norm(fn):
                    "you forgot to scale by gamma and shift by beta"),
                   (lambda X, g, b, eps: _layer_norm(X, g, b, 0.0),
                    "you forgot eps: sqrt(var + eps)")],
-        rtol=1e-7, atol=1e-9)
+        rtol=1e-7, atol=1e-9), _broadcast_failure, _KEEPDIMS_HINT)
 
 
 def _attention(Q, K, V):
@@ -255,8 +275,35 @@ def check_causal_attention(fn):
         A = _softmax(Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])) * tri(L)
         return A @ V
 
+    def masked_to_zero(Q, K, V):      # the future's scores set to 0 (or multiplied by the mask)
+        L = Q.shape[-2]
+        S = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+        return _softmax(np.where(tri(L), S, 0.0)) @ V
+
+    name = "check_causal_attention"
+    for args in cases:
+        got = call(name, fn, args)
+        if isinstance(got, tuple):
+            fail(name, args, _causal(**args), got,
+                 "return only the output O, not a tuple (O, A)", what="wrong kind of result")
+        # a mask j < i: query 0 reads nothing (nan with -inf, uniform with -1e9), and every
+        # later row misses its own key; compare the rows after the first
+        try:
+            answer, expected = to_array(got).astype(float), _causal(**args)
+            L = args["Q"].shape[-2]
+            strict_rows = _masked_attention(**args, allowed=tri(L, -1) | (np.arange(L)[:, None]
+                                                                          == 0))[..., 1:, :]
+            is_strict = (answer.shape == expected.shape and not close(answer, expected)
+                         and close(answer[..., 1:, :], strict_rows))
+        except Exception:  # noqa: BLE001 - not comparable: run_cases below says why
+            is_strict = False
+        if is_strict:
+            fail(name, args, expected, got,
+                 "a query may also read its own position (j <= i, the diagonal included): with "
+                 "j < i the first token reads nothing", comparison=compare(got, expected))
+
     return run_cases(
-        "check_causal_attention", fn, cases, _causal,
+        name, fn, cases, _causal,
         mistakes=[(lambda Q, K, V: _masked_attention(Q, K, V, True),
                    "there is no mask: every query reads every key, also the future ones. Set "
                    "the scores S[i, j] with j > i to -inf before the softmax (np.triu(..., 1))"),
@@ -267,10 +314,19 @@ def check_causal_attention(fn):
                            "included): with j < i the first token would read nothing"),
                   (after_softmax, "mask the SCORES before the softmax (set them to -inf); "
                                   "zeroing weights after it leaves rows that do not sum to 1"),
+                  (masked_to_zero, "a masked score of 0 still gets the weight e^0 = 1 after "
+                                   "the softmax (multiplying the scores by the mask does the "
+                                   "same): set the future's scores to -inf"),
                   (lambda Q, K, V: _masked_attention(Q, K, V, tri(Q.shape[-2]), scale=False),
-                   "you forgot to divide the scores by sqrt(d), d = Q.shape[-1]")],
-        nonfinite_hint=("nan or inf: use -np.inf (or a large negative number) only for the "
-                        "masked scores, and subtract each row's maximum before exp()"))
+                   "you forgot to divide the scores by sqrt(d), d = Q.shape[-1]"),
+                  (lambda Q, K, V: _softmax(np.where(
+                      tri(Q.shape[-2]), Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1]),
+                      -np.inf), axis=-2) @ V,
+                   "the softmax runs over the keys (axis=-1: each row of weights sums to 1), "
+                   "not over the queries")],
+        nonfinite_hint=("nan or inf: mask the scores BEFORE the softmax, with -np.inf (or a "
+                        "large negative number) only for j > i, and subtract each row's "
+                        "maximum before exp()"))
 
 
 def _rms_norm(X, gamma, eps):
@@ -293,19 +349,26 @@ def check_rms_norm(fn):
     def centred(X, gamma, eps):
         return _rms_norm(X - X.mean(axis=-1, keepdims=True), gamma, eps)
 
-    return run_cases(
+    return _rehint(lambda: run_cases(
         "check_rms_norm", fn, cases, _rms_norm,
         mistakes=[(centred, "RMSNorm does not subtract the mean (that is layer norm): divide "
                             "X itself by its root mean square"),
                   (lambda X, g, eps: g * X / (np.sqrt(np.mean(X ** 2, -1, keepdims=True)) + eps),
                    "eps goes INSIDE the square root: sqrt(mean(X**2) + eps)"),
+                  (lambda X, g, eps: g * X / np.sqrt(np.var(X, axis=-1, keepdims=True) + eps),
+                   "np.var (and np.std) subtract the mean first: RMSNorm divides by the root "
+                   "of the mean of X**2 itself, np.mean(X**2, axis=-1, keepdims=True)"),
+                  (lambda X, g, eps: g * X / np.sqrt(np.sum(X ** 2, -1, keepdims=True) + eps),
+                   "take the MEAN of the squares over the last axis, not their sum"),
+                  (lambda X, g, eps: g * X / (np.mean(X ** 2, -1, keepdims=True) + eps),
+                   "divide by the square ROOT of the mean square: sqrt(mean(X**2) + eps)"),
                   (lambda X, g, eps: _rms_norm(X, 1.0, eps), "you forgot to scale by gamma"),
                   (lambda X, g, eps: _rms_norm(X, g, 0.0), "you forgot eps"),
                   (lambda X, g, eps: g * X / np.sqrt(np.mean(X ** 2, axis=0, keepdims=True)
                                                      + eps),
                    "the mean runs over the features of each vector (axis=-1), not over the "
                    "batch")],
-        rtol=1e-7, atol=1e-9)
+        rtol=1e-7, atol=1e-9), _broadcast_failure, _KEEPDIMS_HINT)
 
 
 def _rope(X, positions, base):
@@ -340,6 +403,12 @@ def check_rotary_embedding(fn):
         out[..., 1::2] = X[..., 0::2] * s + X[..., 1::2] * c
         return out
 
+    def in_place(X, positions, base):  # x[2i] overwritten before x[2i+1] is computed from it
+        a, out = angles(X, positions, base), np.array(X, dtype=float)
+        out[..., 0::2] = X[..., 0::2] * np.cos(a) - X[..., 1::2] * np.sin(a)
+        out[..., 1::2] = out[..., 0::2] * np.sin(a) + X[..., 1::2] * np.cos(a)
+        return out
+
     def halves(X, positions, base):   # pairs (x[i], x[i + d/2]): the GPT-NeoX layout
         d = X.shape[-1]
         a = angles(X, positions, base)
@@ -356,9 +425,20 @@ def check_rotary_embedding(fn):
                    "the frequency of pair i is base ** (-2i / d), with 2i, not i"),
                   (lambda X, p, b: rotate(X, angles(X, np.ones_like(p), b)),
                    "the angle is the position times the frequency, p * base ** (-2i / d)"),
+                  (lambda X, p, b: rotate(X, angles(X, p, 1 / b)),
+                   "the exponent is negative, base ** (-2i / d): the frequencies fall from 1 "
+                   "for the first pair to about 1/base for the last"),
+                  (in_place, "the odd features were computed from the already rotated even "
+                             "ones: compute both rotated features from the ORIGINAL pair "
+                             "(copy x[..., 0::2] and x[..., 1::2] first, or write into a new "
+                             "array)"),
                   (halves, "you paired x[i] with x[i + d/2] (the layout of GPT-NeoX and "
                            "Hugging Face's LLaMA, equally valid): this exercise pairs "
                            "neighbours, (x[2i], x[2i+1]), like the book's rotary_embedding")])
+
+
+_EMPTY_CACHE_HINT = ("at t = 0 the caches are empty (N, 0, d): append k and v first, then "
+                     "attend, so that the first token reads itself and o = v")
 
 
 @exercise_check
@@ -386,7 +466,12 @@ def check_kv_cache_step(fn):
         for t in range(L):
             args = {"q": Q[:, t:t + 1], "k": K[:, t:t + 1], "v": V[:, t:t + 1],
                     "K_cache": K_cache, "V_cache": V_cache}
-            got = as_parts(call(name, fn, args), 3)
+            step = _rehint(lambda: _rehint(lambda: call(name, fn, args), lambda text: t == 0 and (
+                "zero-size" in text or "numel() == 0" in text), _EMPTY_CACHE_HINT),
+                lambda text: "concatenation axis" in text,
+                "the caches grow along the token axis, axis 1 of (N, t, d): "
+                "np.concatenate([K_cache, k], axis=1)")
+            got = as_parts(step, 3)
             if got is None:
                 fail(name, args, None, None, "return a tuple (o, K_cache, V_cache)",
                      what=f"wrong kind of result at step t = {t}")
@@ -398,11 +483,14 @@ def check_kv_cache_step(fn):
                 if comparison["ok"]:
                     continue
                 hint = None
-                if part == "o" and t > 0:
+                if part == "o" and t == 0:
+                    hint = None if comparison["problem"] else _EMPTY_CACHE_HINT
+                elif part == "o":
                     past = _masked_attention(args["q"], args["K_cache"], args["V_cache"], True)
                     if close(g, past):
                         hint = ("the newest token must attend to itself too: append k and v "
-                                "to the caches BEFORE attending")
+                                "to the caches BEFORE attending, and use no mask (the cache "
+                                "holds only the past)")
                     elif close(g, _masked_attention(args["q"], K[:, :t + 1], V[:, :t + 1],
                                                     True, scale=False)):
                         hint = "you forgot to divide the scores by sqrt(d), d = q.shape[-1]"
@@ -459,6 +547,10 @@ def _route(scores, k):
     return top, gates, balance
 
 
+_UNUSED_EXPERT_HINT = ("an expert that no token chose still needs its count, 0: "
+                       "np.bincount(top.ravel(), minlength=E) has one entry per expert")
+
+
 @exercise_check
 def check_top_k_routing(fn):
     """``fn(scores, k) -> (top, gates, balance)``: top-k routing of a mixture of
@@ -473,7 +565,33 @@ def check_top_k_routing(fn):
     cases = [{"scores": rng.normal(size=(6, 4)), "k": 1},
              {"scores": rng.normal(size=(8, 4)) * 2, "k": 2},
              {"scores": rng.normal(size=(10, 8)) + np.linspace(0, 3, 8), "k": 2},
-             {"scores": rng.normal(size=(5, 3)), "k": 3}]
+             {"scores": rng.normal(size=(5, 3)), "k": 3},
+             # the last expert gets no token: its count must still be there, as 0
+             {"scores": rng.normal(size=(12, 8)) + np.array([0, 1, 2, 0.5, 1.5, 2.5, 1, -6.0]),
+              "k": 3}]
+    name = "check_top_k_routing"
+    for args in cases:
+        got = as_parts(_rehint(lambda: call(name, fn, args), _broadcast_failure,
+                               _UNUSED_EXPERT_HINT), 3)
+        if got is None:
+            continue                  # tuple_cases below says what is wrong
+        expected_top = _route(**args)[0]
+        try:
+            top = to_array(got[0])
+            right = top.shape == expected_top.shape and np.array_equal(top, expected_top)
+            same_experts = (not right and top.shape == expected_top.shape
+                            and np.array_equal(np.sort(top, axis=-1),
+                                               np.sort(expected_top, axis=-1)))
+        except Exception:  # noqa: BLE001 - not comparable: tuple_cases says why
+            right = same_experts = False
+        if not right and not same_experts:
+            break                     # another mistake: tuple_cases reports the first case
+        if same_experts:
+            fail(name, args, expected_top, got[0],
+                 "these are the right k experts in the wrong order: list each token's "
+                 "experts best first, np.argsort(-scores, axis=1)[:, :k] "
+                 "(np.argsort(scores, axis=1)[:, -k:] gives them worst first)",
+                 what="wrong top", comparison=compare(got[0], expected_top))
 
     def full_softmax_gates(scores, k):
         top, _, balance = _route(scores, k)
@@ -493,8 +611,8 @@ def check_top_k_routing(fn):
         return top, gates, scores.shape[-1] * float(
             np.sum(counts / len(scores) * _softmax(scores).mean(axis=0)))
 
-    return tuple_cases(
-        "check_top_k_routing", fn, cases, _route, ("top", "gates", "balance"),
+    return _rehint(lambda: tuple_cases(
+        name, fn, cases, _route, ("top", "gates", "balance"),
         mistakes=[(full_softmax_gates,
                    "the gates are the softmax over the k CHOSEN scores (they sum to 1), not "
                    "the full softmax's probabilities of the chosen experts"),
@@ -503,7 +621,12 @@ def check_top_k_routing(fn):
                    "f_e counts the tokens actually routed to expert e (from top), P_e is the "
                    "mean router probability: two different quantities"),
                   (per_token, "f_e is a fraction of the T * k assignments: divide the counts "
-                              "by T * k, so that the f_e sum to 1")])
+                              "by T * k, so that the f_e sum to 1"),
+                  (lambda scores, k: _route(scores, k)[:2] + (_route(scores, k)[2]
+                                                              / scores.shape[-1],),
+                   "multiply sum_e f_e P_e by E, the number of experts, so that a perfectly "
+                   "balanced router gives 1")]),
+        _broadcast_failure, _UNUSED_EXPERT_HINT)
 
 
 def _patchify(images, patch):
@@ -585,8 +708,12 @@ def check_grouped_query_attention(fn):
     return run_cases(
         "check_grouped_query_attention", fn, cases, _gqa,
         mistakes=[(tiled, "neighbouring query heads share a key/value head: heads 0 .. G-1 "
-                          "read head 0 (np.repeat(K, G, axis=1)); np.tile interleaves them "
-                          "instead")])
+                          "read head 0 (np.repeat(K, G, axis=1)); np.tile (or torch's "
+                          ".repeat) interleaves them instead"),
+                  (lambda Q, K, V: _masked_attention(Q, np.repeat(K, Q.shape[1] // K.shape[1], 1),
+                                                     np.repeat(V, Q.shape[1] // K.shape[1], 1),
+                                                     True, scale=False),
+                   "you forgot to divide the scores by sqrt(d), d = Q.shape[-1]")])
 
 
 def _sampling_probs(logits, temperature, top_k):
@@ -609,7 +736,19 @@ def check_sampling_probs(fn):
              {"logits": rng.normal(size=(2, 6)) * 2, "temperature": 0.5, "top_k": None},
              {"logits": rng.normal(size=(3, 8)) * 2, "temperature": 2.0, "top_k": 3},
              {"logits": rng.normal(size=(2, 10)) * 3, "temperature": 0.7, "top_k": 1},
-             {"logits": rng.normal(size=(2, 4)) * 50, "temperature": 0.1, "top_k": 2}]
+             {"logits": rng.normal(size=(2, 4)) * 50, "temperature": 0.1, "top_k": 2},
+             # logits / temperature near 800: exp() overflows unless the maximum is subtracted
+             {"logits": rng.normal(size=(2, 6)) + 40, "temperature": 0.05, "top_k": 3}]
+
+    def one_row(logits, temperature, top_k):   # max and sum over the whole array
+        z = np.asarray(logits, dtype=float) / temperature
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    def drop(logits, temperature, top_k, value, keep_kth=True):
+        z = logits / temperature
+        kth = np.sort(z, axis=-1)[..., -top_k][..., None]
+        return _softmax(np.where(z < kth if keep_kth else z <= kth, value, z))
 
     def times_t(logits, temperature, top_k):
         return _sampling_probs(logits * temperature ** 2, temperature, top_k)
@@ -621,9 +760,12 @@ def check_sampling_probs(fn):
             p = np.where(p < kth, 0.0, p)
         return p
 
-    def smallest(logits, temperature, top_k):
-        return _sampling_probs(-logits, temperature, top_k) if top_k is not None else \
-            _sampling_probs(logits, temperature, top_k)
+    def smallest(logits, temperature, top_k):   # the top_k smallest logits kept
+        if top_k is None:
+            return _sampling_probs(logits, temperature, top_k)
+        z = logits / temperature
+        kth = np.sort(z, axis=-1)[..., top_k - 1][..., None]
+        return _softmax(np.where(z > kth, -np.inf, z))
 
     return run_cases(
         "check_sampling_probs", fn, cases, _sampling_probs,
@@ -632,6 +774,21 @@ def check_sampling_probs(fn):
                   (unnormalized, "after dropping all but the top_k tokens the probabilities "
                                  "must sum to 1 again: set the other logits to -inf BEFORE "
                                  "the softmax"),
-                  (smallest, "keep the top_k LARGEST logits")],
+                  (smallest, "keep the top_k LARGEST logits"),
+                  (lambda z, T, k: _sampling_probs(-z, T, k) if k is not None else
+                   _sampling_probs(z, T, k), "keep the top_k LARGEST logits"),
+                  (lambda z, T, k: drop(z, T, k, 0.0),
+                   "a dropped logit of 0 still gets the weight e^0 = 1: set the logits below "
+                   "the k-th largest to -inf"),
+                  (lambda z, T, k: drop(z, T, k, -np.inf, keep_kth=False),
+                   "keep the k-th largest logit too: drop z < kth, not z <= kth (that keeps "
+                   "only top_k - 1)"),
+                  (lambda z, T, k: _sampling_probs(z, T, None),
+                   "top_k is given here: keep only the top_k largest logits"),
+                  (lambda z, T, k: _sampling_probs(z, 1.0, k),
+                   "divide the logits by the temperature"),
+                  (one_row, "the logits can hold several rows, shape (..., V): take the "
+                            "maximum, the sort and the sum over the last axis (axis=-1, "
+                            "keepdims=True)")],
         nonfinite_hint=("nan or inf: the logits are large here; subtract the maximum before "
                         "exp(), and make sure at least one logit is not -inf"))
