@@ -88,17 +88,20 @@ def test_grouped_query_attention_matches_torch_sdpa():
     Q = rng.normal(size=(2, 6, 5, 4))
     K, V = rng.normal(size=(2, 2, 5, 4)), rng.normal(size=(2, 2, 5, 4))
     causal = np.tril(np.ones((5, 5), dtype=bool))
+    outputs = {}
     for mask in (None, causal):
         O, A = grouped_query_attention(Q, K, V, mask)
         expected = F.scaled_dot_product_attention(
             *(torch.from_numpy(a) for a in (Q, K, V)),
             attn_mask=None if mask is None else torch.from_numpy(mask), enable_gqa=True)
         np.testing.assert_allclose(O, expected.numpy(), atol=1e-12)
+        outputs[mask is None] = O
     # query heads 0-2 share key/value head 0, heads 3-5 share head 1
-    O1, _ = grouped_query_attention(Q[:, :3], K[:, :1], V[:, :1])
-    np.testing.assert_allclose(O[:, :3], grouped_query_attention(Q[:, :3], K[:, :1], V[:, :1],
-                                                                 causal)[0])
-    assert O1.shape == (2, 3, 5, 4)
+    for g in (0, 1):
+        heads = slice(3 * g, 3 * g + 3)
+        O_group, _ = grouped_query_attention(Q[:, heads], K[:, g:g + 1], V[:, g:g + 1])
+        np.testing.assert_allclose(outputs[True][:, heads], O_group, atol=1e-12)
+    assert A.shape == (2, 6, 5, 5)
     with pytest.raises(ValueError, match="multiple of the number of key/value heads"):
         grouped_query_attention(rng.normal(size=(1, 3, 2, 4)), K[:1, :, :2], V[:1, :, :2])
     with pytest.raises(ValueError, match="same number of heads"):
@@ -146,3 +149,32 @@ def test_moe_errors():
     moe = TopKMoE(dim=3, hidden=4, num_experts=4, k=2, seed=0)
     with pytest.raises(ValueError, match=r"\(T, 3\)"):
         moe(np.zeros((5, 2)))
+
+
+def test_moe_balance_gradient_matches_finite_differences_and_balances():
+    rng = np.random.default_rng(8)
+    moe = TopKMoE(dim=5, hidden=4, num_experts=4, k=2, seed=1)
+    X = rng.normal(size=(60, 5))
+    top, _, _ = moe.route(X)
+    f = np.bincount(top.ravel(), minlength=4) / top.size       # the loads, held fixed
+
+    def loss_with_fixed_loads():
+        scores = X @ moe.W_router
+        p = np.exp(scores - scores.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        return 4 * float(np.sum(f * p.mean(axis=0)))
+
+    np.testing.assert_allclose(loss_with_fixed_loads(), moe(X)[1])
+    numeric = numerical_gradient(loss_with_fixed_loads, moe.W_router)
+    np.testing.assert_allclose(moe.balance_gradient(X), numeric, atol=1e-8)
+    # descending the balance loss alone spreads a skewed router's load
+    moe = TopKMoE(dim=5, hidden=4, num_experts=4, k=1, seed=1)
+    X = rng.normal(size=(400, 5))
+    moe.W_router[:, 0] += 3.0 * X.mean(axis=0) / np.linalg.norm(X.mean(axis=0)) + 1.0
+    _, before, counts_before = moe(X)
+    for _ in range(200):
+        moe.W_router -= 5.0 * moe.balance_gradient(X)
+    _, after, counts_after = moe(X)
+    assert after < before and counts_after.max() < counts_before.max()
+    with pytest.raises(ValueError, match=r"\(T, 5\)"):
+        moe.balance_gradient(np.zeros((3, 4)))

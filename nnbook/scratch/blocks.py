@@ -157,12 +157,16 @@ class TopKMoE:
         probs /= probs.sum(axis=1, keepdims=True)
         return top, gates, probs
 
-    def forward(self, X):
-        """``X`` of shape ``(T, dim)`` (tokens in rows). Returns
-        ``(output, balance_loss, tokens_per_expert)``."""
+    def _tokens(self, X):
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != self.dim:
             raise ValueError(f"X must have shape (T, {self.dim}), got {X.shape}")
+        return X
+
+    def forward(self, X):
+        """``X`` of shape ``(T, dim)`` (tokens in rows). Returns
+        ``(output, balance_loss, tokens_per_expert)``."""
+        X = self._tokens(X)
         top, gates, probs = self.route(X)
         out = np.zeros_like(X)
         counts = np.zeros(self.num_experts, dtype=int)
@@ -176,6 +180,29 @@ class TopKMoE:
         return out, balance, counts
 
     __call__ = forward
+
+    def balance_gradient(self, X):
+        r"""Gradient of the load-balancing loss with respect to ``W_router``.
+
+        The loads :math:`f_e` count top-k choices and have no gradient, so, as
+        in the Switch Transformer, they are held fixed and the gradient flows
+        through the mean probabilities :math:`P_e` only. With the router's
+        probabilities :math:`p_t = \operatorname{softmax}(x_t W_r)` of the
+        :math:`T` tokens,
+
+        .. math::
+            \frac{\partial \mathcal L_{\text{balance}}}{\partial s_{tj}}
+            = \frac{E}{T}\, p_{tj}\Big(f_j - \sum_e f_e\, p_{te}\Big):
+
+        a step against it lowers the scores of the experts that carry more
+        than the token's probability-weighted average load.
+        """
+        X = self._tokens(X)
+        top, _, probs = self.route(X)
+        counts = np.bincount(top.ravel(), minlength=self.num_experts)
+        f = counts / counts.sum()
+        dS = self.num_experts / len(X) * probs * (f[None, :] - (probs @ f)[:, None])
+        return X.T @ dS
 
     def __repr__(self):
         return (f"TopKMoE(dim={self.dim}, hidden={self.hidden}, "
