@@ -61,7 +61,7 @@ class GlobalBatchNorm1d(nn.BatchNorm1d):
             return super().forward(x)
         from torch.distributed.nn.functional import all_reduce
         stats = torch.cat([x.sum(0), (x * x).sum(0),
-                           torch.tensor([float(x.shape[0])], dtype=x.dtype)])
+                           x.new_tensor([float(x.shape[0])])])
         stats = all_reduce(stats)
         C = x.shape[1]
         n = stats[-1]
