@@ -70,14 +70,17 @@ def test_block_forward_and_all_gradients_match_torch():
     np.testing.assert_allclose(dX, Xt.grad.numpy(), atol=1e-10)
     a = ours.attn
     pairs = [
-        (ours.ln1.gamma.grad, theirs.ln1.weight.grad), (ours.ln1.beta.grad, theirs.ln1.bias.grad),
-        (ours.ln2.gamma.grad, theirs.ln2.weight.grad), (ours.ln2.beta.grad, theirs.ln2.bias.grad),
+        (ours.ln1.gamma.grad, theirs.ln1.weight.grad),
+        (ours.ln1.beta.grad, theirs.ln1.bias.grad),
+        (ours.ln2.gamma.grad, theirs.ln2.weight.grad),
+        (ours.ln2.beta.grad, theirs.ln2.bias.grad),
         (ours.fc1.W.grad.T, theirs.fc1.weight.grad), (ours.fc1.b.grad, theirs.fc1.bias.grad),
         (ours.fc2.W.grad.T, theirs.fc2.weight.grad), (ours.fc2.b.grad, theirs.fc2.bias.grad),
         (np.concatenate([a.W_q.grad.T, a.W_k.grad.T, a.W_v.grad.T]),
          theirs.attn.in_proj_weight.grad),
         (np.concatenate([a.b_q.grad, a.b_k.grad, a.b_v.grad]), theirs.attn.in_proj_bias.grad),
-        (a.W_o.grad.T, theirs.attn.out_proj.weight.grad), (a.b_o.grad, theirs.attn.out_proj.bias.grad),
+        (a.W_o.grad.T, theirs.attn.out_proj.weight.grad),
+        (a.b_o.grad, theirs.attn.out_proj.bias.grad),
     ]
     for mine, t in pairs:
         np.testing.assert_allclose(mine, t.numpy(), atol=1e-10)
@@ -138,3 +141,74 @@ def test_encoder_block_without_mask_matches_torch_and_sees_the_future():
     X2 = X.copy()
     X2[:, -1] += rng.normal(size=8)   # without the mask, the first position reads the last
     assert np.abs(ours.forward(X2)[:, 0] - Y[:, 0]).max() > 1e-3
+
+
+def _torch_and_scratch_gpt(seed=0):
+    from nnbook.models.gpt import GPT, GPTConfig
+    from nnbook.scratch.transformer import ScratchGPT
+    torch.manual_seed(seed)
+    theirs = GPT(GPTConfig(vocab_size=13, context=10, n_layer=2, n_head=2, n_embd=8)).double()
+    with torch.no_grad():      # non-trivial norms and read-out bias
+        for name, p in theirs.named_parameters():
+            if "norm" in name or name == "head.bias":
+                p.add_(torch.randn(p.shape, dtype=p.dtype) * 0.3)
+    ours = ScratchGPT(13, 10, n_layer=2, n_head=2, n_embd=8, seed=seed)
+    ours.load_torch_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+def test_scratch_gpt_matches_the_torch_gpt_forward_and_backward():
+    ours, theirs = _torch_and_scratch_gpt()
+    rng = np.random.default_rng(6)
+    ids = rng.integers(0, 13, (3, 9))
+    ids[0, :4] = 5                          # a repeated token: its row collects 4 gradients
+    dlogits = rng.normal(size=(3, 9, 13))
+    logits = ours.forward(ids)
+    ours.backward(dlogits)
+    logits_t = theirs(torch.as_tensor(ids))
+    logits_t.backward(torch.from_numpy(dlogits))
+    np.testing.assert_allclose(logits, logits_t.detach().numpy(), atol=1e-10)
+    ours_grads = {"tok.weight": ours.tok.grad, "pos.weight": ours.pos.grad,
+                  "norm.weight": ours.ln_f.gamma.grad, "norm.bias": ours.ln_f.beta.grad,
+                  "head.weight": ours.head.W.grad.T, "head.bias": ours.head.b.grad}
+    for i, block in enumerate(ours.blocks):
+        a = block.attn
+        ours_grads.update({
+            f"blocks.{i}.norm1.weight": block.ln1.gamma.grad,
+            f"blocks.{i}.norm1.bias": block.ln1.beta.grad,
+            f"blocks.{i}.attn.q.weight": a.W_q.grad.T,
+            f"blocks.{i}.attn.kv.weight": np.concatenate([a.W_k.grad.T, a.W_v.grad.T]),
+            f"blocks.{i}.attn.proj.weight": a.W_o.grad.T,
+            f"blocks.{i}.norm2.weight": block.ln2.gamma.grad,
+            f"blocks.{i}.norm2.bias": block.ln2.beta.grad,
+            f"blocks.{i}.mlp.up.weight": block.fc1.W.grad.T,
+            f"blocks.{i}.mlp.down.weight": block.fc2.W.grad.T})
+    theirs_grads = {name: p.grad.numpy() for name, p in theirs.named_parameters()}
+    assert set(ours_grads) == set(theirs_grads)          # every parameter is compared
+    for name, grad in theirs_grads.items():
+        np.testing.assert_allclose(ours_grads[name], grad, atol=1e-10, err_msg=name)
+
+
+def test_scratch_gpt_is_causal_and_checks_its_input():
+    from nnbook.models.gpt import GPT, GPTConfig
+    from nnbook.scratch.transformer import ScratchGPT
+    ours, _ = _torch_and_scratch_gpt()
+    ids = np.random.default_rng(7).integers(0, 13, (1, 8))
+    changed = ids.copy()
+    changed[0, 5:] = (changed[0, 5:] + 1) % 13
+    a, b = ours.forward(ids), ours.forward(changed)
+    np.testing.assert_allclose(a[0, :5], b[0, :5], atol=1e-12)
+    assert np.abs(a[0, 5:] - b[0, 5:]).max() > 1e-4
+    with pytest.raises(ValueError, match=r"token ids must be in \[0, 12\]"):
+        ours.forward(np.array([[0, 13]]))
+    with pytest.raises(ValueError, match="longer than the context of 10"):
+        ours.forward(np.zeros((1, 11), dtype=int))
+    with pytest.raises(TypeError, match="integer token ids"):
+        ours.forward(np.zeros((1, 3)))
+    with pytest.raises(RuntimeError, match="before forward"):
+        ScratchGPT(13, 10, seed=0).backward(np.zeros((1, 2, 13)))
+    rope = GPT(GPTConfig(vocab_size=13, context=10, n_layer=2, n_head=2, n_embd=8,
+                         positions="rope"))
+    with pytest.raises(KeyError, match="learned positions"):
+        ScratchGPT(13, 10, n_layer=2, n_head=2, n_embd=8, seed=0).load_torch_state_dict(
+            rope.state_dict())
