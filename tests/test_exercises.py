@@ -1110,3 +1110,14 @@ def test_grouped_query_attention_names_more_mistakes():
         G = Q.shape[1] // K.shape[1]
         return _sm(Q @ np.swapaxes(np.repeat(K, G, 1), -1, -2)) @ np.repeat(V, G, 1)
     fails(ex.check_grouped_query_attention, unscaled, contains=["sqrt(d)"])
+
+
+def test_swiglu_names_more_mistakes():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    ex.check_swiglu(lambda X, Wg, Wu, Wd: (F.silu(torch.tensor(X @ Wg)) * torch.tensor(X @ Wu))
+                    @ torch.tensor(Wd))
+    fails(ex.check_swiglu, lambda X, Wg, Wu, Wd: (F.gelu(torch.tensor(X @ Wg)).numpy()
+                                                  * (X @ Wu)) @ Wd, contains=["GEGLU"])
+    fails(ex.check_swiglu, lambda X, Wg, Wu, Wd: (_silu(X @ Wg) * _silu(X @ Wu)) @ Wd,
+          contains=["only the gate branch"])

@@ -529,6 +529,12 @@ def check_swiglu(fn):
                    "the SiLU goes on the GATE branch X @ W_gate, not on X @ W_up"),
                   (lambda X, Wg, Wu, Wd: (np.maximum(X @ Wg, 0) * (X @ Wu)) @ Wd,
                    "that is ReGLU (a ReLU gate): use silu(z) = z * sigmoid(z)"),
+                  (lambda X, Wg, Wu, Wd: (_gelu(X @ Wg) * (X @ Wu)) @ Wd,
+                   "that is GEGLU (a GELU gate, also in Shazeer's paper): SwiGLU's gate is "
+                   "silu(z) = z * sigmoid(z)"),
+                  (lambda X, Wg, Wu, Wd: (_silu(X @ Wg) * _silu(X @ Wu)) @ Wd,
+                   "only the gate branch X @ W_gate goes through the SiLU; X @ W_up stays "
+                   "linear"),
                   (lambda X, Wg, Wu, Wd: _silu(X @ Wg) @ Wd,
                    "you forgot to multiply by the second branch X @ W_up (the gate multiplies "
                    "it feature by feature)")])
@@ -536,6 +542,12 @@ def check_swiglu(fn):
 
 def _silu(z):
     return z / (1 + np.exp(-z))
+
+
+def _gelu(z):
+    """The exact GELU, z * Phi(z), as torch's default ``F.gelu``."""
+    from math import erf
+    return z * 0.5 * (1 + np.vectorize(erf)(z / np.sqrt(2)))
 
 
 def _route(scores, k):
