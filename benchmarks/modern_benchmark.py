@@ -1,6 +1,7 @@
 """The numbers of chapter 12 (modern architectures), measured with the pages' settings.
 
-    .venv/bin/python benchmarks/modern_benchmark.py [--steps N] [--threads N] [--skip NAMES]
+    .venv/bin/python benchmarks/modern_benchmark.py [--steps N] [--seeds N] [--threads N]
+                                                    [--skip NAMES]
 
 Prints:
 
@@ -37,7 +38,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
-def gpt_vs_rnn(steps: int) -> None:
+def gpt_vs_rnn(steps: int, seeds: int = 1) -> None:
     from nnbook.models.gpt import GPT, GPTConfig, evaluate_gpt, ngram_losses, train_gpt
     from nnbook.models.rnn import CharLanguageModel, CharVocab, train_char_model
     from nnbook.text import load_text, train_val_split
@@ -71,6 +72,23 @@ def gpt_vs_rnn(steps: int) -> None:
           + f" (best: {best}-gram)")
     print(f"winner at this budget: {'GPT' if gpt_bits < rnn_bits else 'GRU'} "
           f"(difference {abs(gpt_bits - rnn_bits):.3f} bits/char)")
+    if seeds > 1:
+        bits = {"GPT": [gpt_bits], "GRU": [rnn_bits]}
+        for seed in range(1, seeds):
+            torch.manual_seed(seed)
+            model = GPT(GPTConfig(vocab_size=len(vocab), context=256, n_layer=2, n_head=4,
+                                  n_embd=64, positions="rope"))
+            train_gpt(model, train_ids, steps=steps, batch_size=8, lr=1e-2, seed=seed)
+            bits["GPT"].append(evaluate_gpt(model, val_ids) / ln2)
+            torch.manual_seed(seed)
+            model = CharLanguageModel(vocab, embed_size=32, hidden_size=160, cell="gru")
+            bits["GRU"].append(train_char_model(
+                model, train_ids, val_ids, steps=steps, seq_len=64, batch_size=32, lr=1e-2,
+                clip=1.0, eval_every=steps, seed=seed, print_every=0)["val_loss"][-1] / ln2)
+        for name, values in bits.items():
+            print(f"{name} over seeds 0-{seeds - 1}: {np.mean(values):.3f} +- "
+                  f"{np.std(values, ddof=1):.3f} bits/char ("
+                  + ", ".join(f"{v:.3f}" for v in values) + ")")
 
     print("== KV cache: 200 generated characters ==")
     prompt = torch.as_tensor(vocab.encode("Flatland"))[None]
@@ -151,6 +169,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=300, help="GPT and GRU training steps")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="seeds for the GPT and the GRU (1: seed 0 only, as on the page)")
     parser.add_argument("--skip", default="", help="comma-separated: gpt, vit, ddp")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -159,7 +179,7 @@ def main(argv=None) -> None:
     if unknown:
         parser.error(f"--skip takes gpt, vit, ddp; got {sorted(unknown)}")
     if "gpt" not in skip:
-        gpt_vs_rnn(args.steps)
+        gpt_vs_rnn(args.steps, args.seeds)
     if "vit" not in skip:
         vit_vs_cnn()
     if "ddp" not in skip:
