@@ -140,3 +140,19 @@ def test_distributed_sampler_shards_and_set_epoch():
     order = [i for pair in zip(*second) for i in pair]
     g = torch.Generator().manual_seed(0 + 1)
     assert order == torch.randperm(64, generator=g).tolist()
+
+
+def test_torchrun_path_matches_spawned_processes(tmp_path):
+    """main() under torchrun (RANK/WORLD_SIZE set by the launcher) trains like --nproc."""
+    out = tmp_path / "torchrun.pt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node=2", "-m", "nnbook.distributed", "--epochs", "2",
+                           "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    by_torchrun = torch.load(out)
+    assert by_torchrun["world_size"] == 2
+    spawned = _launch(tmp_path, 2)
+    assert _max_diff(by_torchrun["state_dict"], spawned["state_dict"]) < 1e-6
+    assert by_torchrun["losses"] == pytest.approx(spawned["losses"], abs=1e-7)
