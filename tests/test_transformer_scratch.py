@@ -212,3 +212,15 @@ def test_scratch_gpt_is_causal_and_checks_its_input():
     with pytest.raises(KeyError, match="learned positions"):
         ScratchGPT(13, 10, n_layer=2, n_head=2, n_embd=8, seed=0).load_torch_state_dict(
             rope.state_dict())
+    for kw, message in ((dict(mlp="swiglu"), "not SwiGLU"),
+                        (dict(n_head=2, n_kv_head=1), "one key/value head per query head")):
+        other = GPT(GPTConfig(vocab_size=13, context=10, n_layer=2, n_embd=8,
+                              **{"n_head": 2, **kw}))
+        with pytest.raises(ValueError, match=message):
+            ScratchGPT(13, 10, n_layer=2, n_head=2, n_embd=8, seed=0).load_torch_state_dict(
+                other.state_dict())
+    with pytest.raises(ValueError, match="embeddings must have shapes"):
+        ScratchGPT(12, 10, n_layer=2, n_head=2, n_embd=8, seed=0).load_torch_state_dict(
+            _torch_and_scratch_gpt()[1].state_dict())
+    with pytest.raises(ValueError, match="n_layer"):
+        ScratchGPT(13, 10, n_layer=0)

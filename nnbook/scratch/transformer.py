@@ -203,12 +203,11 @@ class ScratchGPT(Layer):
         if any(key.endswith("mlp.gate.weight") for key in state_dict):
             raise ValueError("the scratch GPT has a GELU MLP, not SwiGLU")
         C = self.tok.data.shape[1]
-        self.tok.data, self.pos.data = arr("tok.weight"), arr("pos.weight")
-        if (self.tok.data.shape, self.pos.data.shape) != ((self.vocab_size, C),
-                                                          (self.context, C)):
+        tok, pos = arr("tok.weight"), arr("pos.weight")
+        if (tok.shape, pos.shape) != ((self.vocab_size, C), (self.context, C)):
             raise ValueError(f"embeddings must have shapes {(self.vocab_size, C)} and "
-                             f"{(self.context, C)}, got {self.tok.data.shape} and "
-                             f"{self.pos.data.shape}")
+                             f"{(self.context, C)}, got {tok.shape} and {pos.shape}")
+        self.tok.data, self.pos.data = tok, pos
         for i, block in enumerate(self.blocks):
             key = f"blocks.{i}."
             kv = arr(key + "attn.kv.weight")
