@@ -183,7 +183,7 @@ def train(rank: int = 0, world_size: int = 1, *, global_batch: int = 64, epochs:
     return result["state_dict"], result["losses"]
 
 
-def allreduce_times(sizes, repeats: int = 21) -> dict:
+def allreduce_times(sizes, repeats: int = 31) -> dict:
     """Median wall time of one all-reduce of ``n`` float32 numbers, for each
     ``n`` in ``sizes``, on the current process group (call it on every rank).
     The sizes take turns, so that a burst of load on a shared machine slows
@@ -201,7 +201,7 @@ def allreduce_times(sizes, repeats: int = 21) -> dict:
     return {n: float(sorted(t)[repeats // 2]) for n, t in times.items()}
 
 
-def allreduce_seconds(numel: int, repeats: int = 21) -> float:
+def allreduce_seconds(numel: int, repeats: int = 31) -> float:
     """Median wall time of one all-reduce of ``numel`` float32 numbers."""
     return allreduce_times([numel], repeats)[int(numel)]
 
@@ -209,21 +209,36 @@ def allreduce_seconds(numel: int, repeats: int = 21) -> float:
 ALLREDUCE_SIZES = (1, 2 ** 10, 2 ** 14, 2 ** 17, 2 ** 20)   # float32 numbers per message
 
 
-def profile(rank: int, world_size: int, n_params: int, **kwargs) -> dict:
-    """Where a data-parallel step's time goes, measured on every rank at once:
-    ``"allreduce_sweep"`` maps a message size (float32 numbers: those of
-    ``ALLREDUCE_SIZES``, then ``n_params``) to the time of one all-reduce, and
-    ``"concurrent_compute_seconds"`` is the slowest rank's time for the same
-    training with no communication at all (each rank trains alone on a
-    slice-sized batch, while the others do the same)."""
+def profile(rank: int, world_size: int, n_params: int, repeats: int = 3, **kwargs) -> dict:
+    """Where a data-parallel step's time goes, measured on every rank at once.
+
+    - ``"allreduce_sweep"``: message size (float32 numbers: those of
+      ``ALLREDUCE_SIZES``, then ``n_params``) -> time of one all-reduce;
+    - ``"concurrent_compute_seconds"``: the same training with no
+      communication at all (each rank trains alone on a slice-sized batch,
+      while the others do the same);
+    - ``"ddp_seconds"``: the data-parallel training itself.
+
+    Each training time is the slowest rank's, and the best of ``repeats``
+    runs: on a shared machine, load only ever adds time.
+    """
     sweep = allreduce_times(ALLREDUCE_SIZES + (n_params,))
     share = dict(kwargs)
     share["global_batch"] = kwargs.get("global_batch", 64) // world_size
     share["n_samples"] = kwargs.get("n_samples", 512) // world_size
-    dist.barrier()
-    solo = torch.tensor(train_run(0, 1, **share)["seconds"])   # alone, no group calls
-    dist.all_reduce(solo, op=dist.ReduceOp.MAX)
-    return {"allreduce_sweep": sweep, "concurrent_compute_seconds": solo.item()}
+
+    def slowest_rank(run) -> float:
+        dist.barrier()
+        seconds = torch.tensor(run()["seconds"])
+        dist.all_reduce(seconds, op=dist.ReduceOp.MAX)
+        return seconds.item()
+
+    compute = min(slowest_rank(lambda: train_run(0, 1, **share))   # alone, no group calls
+                  for _ in range(repeats))
+    ddp = min(slowest_rank(lambda: train_run(rank, world_size, **kwargs))
+              for _ in range(repeats))
+    return {"allreduce_sweep": sweep, "concurrent_compute_seconds": compute,
+            "ddp_seconds": ddp}
 
 
 def _worker(rank: int, world_size: int, port: int, out: str | None, kwargs: dict,
@@ -283,7 +298,8 @@ def main(argv=None) -> None:
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--no-shuffle", action="store_true")
     parser.add_argument("--profile", action="store_true",
-                        help="also time all-reduces of several sizes and the compute alone")
+                        help="also time all-reduces of several sizes, and the training "
+                             "with and without communication")
     parser.add_argument("--out", default=None, help="where rank 0 saves weights and losses")
     args = parser.parse_args(argv)
     kwargs = dict(global_batch=args.global_batch, epochs=args.epochs, lr=args.lr,
