@@ -32,10 +32,12 @@ def _check_mask(mask, scores_shape):
         if np.any(np.isnan(mask)):
             raise ValueError("mask contains NaN values")
     try:
-        np.broadcast_shapes(mask.shape, scores_shape)
+        fits = np.broadcast_shapes(mask.shape, scores_shape) == tuple(scores_shape)
     except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"mask of shape {mask.shape} does not broadcast to the "
-                         f"attention scores' shape {scores_shape}") from None
+                         f"attention scores' shape {scores_shape}")
     return mask
 
 
@@ -54,17 +56,25 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
         raise ValueError("K and V must have the same length (one value per key), got "
                          f"{K.shape} and {V.shape}")
     d = Q.shape[-1]
-    S = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d)
+    S = Q @ np.swapaxes(K, -1, -2)
+    S *= 1.0 / np.sqrt(d)
     mask = _check_mask(mask, S.shape)
     if mask is not None:
-        S = np.where(mask, S, -np.inf) if mask.dtype == bool else S + mask
-        if np.any(np.all(np.isneginf(S), axis=-1)):
+        # a row whose every key is forbidden would get the weights 0/0; the mask alone
+        # says so (the scores are finite), which is cheaper than testing the scores
+        forbidden = ~mask if mask.dtype == bool else np.isneginf(mask)
+        if np.any(np.all(forbidden, axis=-1)):
             raise ValueError("mask forbids every key for some query: its attention "
                              "weights would be undefined (0/0)")
-    S = S - S.max(axis=-1, keepdims=True)
-    E = np.exp(S)
-    A = E / E.sum(axis=-1, keepdims=True)
-    return A @ V, A
+        if mask.dtype == bool:
+            np.copyto(S, -np.inf, where=forbidden)
+        else:
+            S += mask
+    # softmax over the keys, in place: S becomes A
+    S -= S.max(axis=-1, keepdims=True)
+    np.exp(S, out=S)
+    S /= S.sum(axis=-1, keepdims=True)
+    return S @ V, S
 
 
 def scaled_dot_product_attention_backward(dO, Q, K, V, A):
@@ -84,10 +94,12 @@ def scaled_dot_product_attention_backward(dO, Q, K, V, A):
         raise ValueError(f"dO must have shape {expected}, got {dO.shape}")
     d = Q.shape[-1]
     dV = np.swapaxes(A, -1, -2) @ dO
-    dA = dO @ np.swapaxes(V, -1, -2)
-    dS = A * (dA - (dA * A).sum(axis=-1, keepdims=True))   # softmax backward, row by row
-    dQ = dS @ K / np.sqrt(d)
-    dK = np.swapaxes(dS, -1, -2) @ Q / np.sqrt(d)
+    dS = dO @ np.swapaxes(V, -1, -2)                       # dA, then dS in place
+    dS -= (dS * A).sum(axis=-1, keepdims=True)             # softmax backward, row by row
+    dS *= A
+    dS *= 1.0 / np.sqrt(d)
+    dQ = dS @ K
+    dK = np.swapaxes(dS, -1, -2) @ Q
     # reduce over broadcast batch axes, if Q, K or V had fewer of them
     return (_unbroadcast(dQ, Q.shape), _unbroadcast(dK, K.shape), _unbroadcast(dV, V.shape))
 
