@@ -185,6 +185,10 @@ def test_bad_inputs(rng):
         scaled_dot_product_attention(np.array([[np.nan]]), np.ones((1, 1)), np.ones((1, 1)))
     with pytest.raises(ValueError, match="broadcast"):
         scaled_dot_product_attention(Q, Q, Q, mask=np.ones((3, 3), dtype=bool))
+    with pytest.raises(ValueError, match="broadcast"):     # more axes than the scores
+        scaled_dot_product_attention(Q, Q, Q, mask=np.ones((4, 2, 2), dtype=bool))
+    with pytest.raises(ValueError, match="forbids every key"):     # -inf in a float mask
+        scaled_dot_product_attention(Q, Q, Q, mask=np.array([[0.0, 0.0], [-np.inf, -np.inf]]))
     with pytest.raises(ValueError, match="forbids every key"):
         scaled_dot_product_attention(Q, Q, Q, mask=np.array([[True, False], [False, False]]))
     with pytest.raises(ValueError, match="positive integer"):
