@@ -178,3 +178,13 @@ def test_moe_balance_gradient_matches_finite_differences_and_balances():
     assert after < before and counts_after.max() < counts_before.max()
     with pytest.raises(ValueError, match=r"\(T, 5\)"):
         moe.balance_gradient(np.zeros((3, 4)))
+
+
+def test_swiglu_is_quiet_and_finite_for_large_negative_gates():
+    import warnings
+    X = np.full((2, 3), -800.0)
+    W = np.ones((3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # exp(-z) overflowing would warn
+        out = swiglu(X, W, W, np.ones((4, 2)))
+    assert np.all(np.isfinite(out))

@@ -20,18 +20,13 @@ import numpy as np
 
 from ._validate import as_float_array, make_rng, standard_normal
 from .attention import scaled_dot_product_attention
+from .modern_activations import silu   # chapter 4's SiLU, stable for large negative z
 
 
 def _positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
-
-
-def silu(z):
-    r"""SiLU (swish), :math:`z\,\sigma(z)`."""
-    z = np.asarray(z, dtype=float)
-    return z / (1.0 + np.exp(-z))
 
 
 def swiglu(X, W_gate, W_up, W_down):
