@@ -12,7 +12,10 @@ the checks), which the chapter includes at its end::
 
 so that the chapter lists all of its exercises, with the same titles and
 difficulties as the exercise page, and links to each of them. The exercise
-page links back to the chapter's exercise section (``chNN-exercises``).
+page links back to the chapter's exercise section (``chNN-exercises``). A
+chapter of several pages (11, 12) ends with a page of its own for the list,
+``chapters/NN-K-exercises.md``, so that the list comes after all its
+sections.
 """
 
 from __future__ import annotations

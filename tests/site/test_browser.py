@@ -24,6 +24,9 @@ PREFIX = "/nnbook/"
 PAGES = toc_docnames()
 # The pages a reader studies: every page but the landing page and the reference pages.
 CONTENT = [d for d in PAGES if d != "intro" and not d.startswith("reference/")]
+# The pages that run code, and so offer their executed notebook for download (a chapter's
+# list of exercises, say, has no code).
+NOTEBOOKS = [d for d in CONTENT if "```{code-cell}" in (ROOT / "book" / f"{d}.md").read_text()]
 CHROMIUM = os.environ.get("NNBOOK_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -204,7 +207,7 @@ def test_search_finds_the_chapter(visits, search, doc):
     assert doc in hits, f"searching '{word}' did not return {doc}: {hits[:10]}"
 
 
-@pytest.mark.parametrize("doc", CONTENT or ["intro"])
+@pytest.mark.parametrize("doc", NOTEBOOKS or ["intro"])
 def test_notebook_download_is_a_valid_ipynb(visits, doc):
     seen = _seen(visits, doc)
     assert seen["ipynb"], f"{doc}: no .ipynb download link"
