@@ -188,3 +188,18 @@ def test_swiglu_is_quiet_and_finite_for_large_negative_gates():
         warnings.simplefilter("error")           # exp(-z) overflowing would warn
         out = swiglu(X, W, W, np.ones((4, 2)))
     assert np.all(np.isfinite(out))
+
+
+def test_balance_loss_is_at_most_E_over_k_and_reaches_it_when_routing_collapses():
+    rng = np.random.default_rng(3)
+    moe = TopKMoE(dim=4, hidden=8, num_experts=6, k=2, seed=0)
+    X = rng.normal(size=(50, 4))
+    for _ in range(20):                                   # random routers stay below E/k
+        moe.W_router = rng.normal(size=(4, 6)) * rng.uniform(0.1, 10)
+        assert moe.forward(X)[1] <= 6 / 2 + 1e-12
+    X_pos = np.abs(X) + 1.0                               # every feature positive
+    moe.W_router = np.zeros((4, 6))
+    moe.W_router[:, :2] = 50.0                            # experts 0 and 1, with certainty
+    _, balance, counts = moe.forward(X_pos)
+    assert list(counts[:2]) == [50, 50] and counts[2:].sum() == 0
+    assert balance == pytest.approx(6 / 2, rel=1e-6)

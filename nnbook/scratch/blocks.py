@@ -115,8 +115,9 @@ class TopKMoE:
     with :math:`f_e` the fraction of token-to-expert assignments that went to
     expert :math:`e` and :math:`P_e` the mean router probability
     (softmax over all experts) of :math:`e`. It equals 1 whenever the load
-    :math:`f` is even, and is at most :math:`E`, reached when every token
-    goes with certainty to one expert (a collapse with uniform probabilities
+    :math:`f` is even, and is at most :math:`E/k` (each token's :math:`k`
+    experts are distinct, so :math:`f_e \le 1/k`), reached when every token goes
+    with certainty to the same :math:`k` experts (a collapse with uniform probabilities
     still scores 1: the loss needs :math:`P` to follow :math:`f`). Added to
     the training loss, its gradient through :math:`P_e` lowers the scores of
     the overloaded experts and keeps every expert in use.
